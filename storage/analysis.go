@@ -1,0 +1,240 @@
+package storage
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"fmt"
+	"time"
+)
+
+// Analysis is everything one analyzer run decided.
+type Analysis struct {
+	Run      Run
+	Findings []Finding
+	Pairings []Pairing
+	Verdicts []Verdict
+	Hosts    []HostPolicy
+}
+
+// SaveAnalysis replaces the previous run's findings, pairings, verdicts and
+// host policies with a's, in one transaction, and sets a.Run.ID.
+func (s *Store) SaveAnalysis(ctx context.Context, a *Analysis) error {
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	if a.Run.Started.IsZero() {
+		a.Run.Started = time.Now().UTC()
+	}
+	if a.Run.Finished.IsZero() {
+		a.Run.Finished = time.Now().UTC()
+	}
+	stats, _ := json.Marshal(a.Run.Stats)
+	for _, q := range []string{
+		`DELETE FROM finding_exchanges`, `DELETE FROM findings`, `DELETE FROM runs`, `DELETE FROM verdicts`,
+		`DELETE FROM host_policies`, `DELETE FROM pairings`,
+		`UPDATE exchanges SET preflight_id = NULL WHERE preflight_id IS NOT NULL`,
+	} {
+		if _, err := tx.ExecContext(ctx, q); err != nil {
+			return fmt.Errorf("save analysis: %w", err)
+		}
+	}
+	res, err := tx.ExecContext(ctx, `INSERT INTO runs (started, finished, version, stats) VALUES (?,?,?,?)`,
+		a.Run.Started.UnixNano(), a.Run.Finished.UnixNano(), a.Run.Version, string(stats))
+	if err != nil {
+		return fmt.Errorf("save analysis: %w", err)
+	}
+	if a.Run.ID, err = res.LastInsertId(); err != nil {
+		return err
+	}
+	insF, err := tx.PrepareContext(ctx, `INSERT INTO findings (run_id, fingerprint, rule, severity, severity_rank, title,
+		host, endpoint, path_template, method, origin, origin_class, evidence, cwe, remediation, detail, suppressed)
+		VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`)
+	if err != nil {
+		return err
+	}
+	insFE, err := tx.PrepareContext(ctx, `INSERT OR IGNORE INTO finding_exchanges (finding_id, exchange_id) VALUES (?,?)`)
+	if err != nil {
+		return err
+	}
+	for i := range a.Findings {
+		f := &a.Findings[i]
+		f.RunID = a.Run.ID
+		r, err := insF.ExecContext(ctx, f.RunID, f.Fingerprint, f.Rule, f.Severity, SeverityRank(f.Severity), f.Title,
+			f.Host, f.Endpoint, f.PathTemplate, f.Method, f.Origin, f.OriginClass, string(mustJSON(nonNil(f.Evidence))),
+			f.CWE, f.Remediation, f.Detail, f.Suppressed)
+		if err != nil {
+			return fmt.Errorf("save finding %s: %w", f.Rule, err)
+		}
+		if f.ID, err = r.LastInsertId(); err != nil {
+			return err
+		}
+		for _, id := range f.Exchanges {
+			if _, err := insFE.ExecContext(ctx, f.ID, id); err != nil {
+				return fmt.Errorf("save finding exchanges: %w", err)
+			}
+		}
+	}
+	insP, err := tx.PrepareContext(ctx, `INSERT OR REPLACE INTO pairings (preflight_id, actual_id, kind) VALUES (?,?,?)`)
+	if err != nil {
+		return err
+	}
+	updP, err := tx.PrepareContext(ctx, `UPDATE exchanges SET preflight_id = ? WHERE id = ?`)
+	if err != nil {
+		return err
+	}
+	for _, p := range a.Pairings {
+		if _, err := insP.ExecContext(ctx, p.PreflightID, p.ActualID, p.Kind); err != nil {
+			return fmt.Errorf("save pairing: %w", err)
+		}
+		if _, err := updP.ExecContext(ctx, p.PreflightID, p.ActualID); err != nil {
+			return fmt.Errorf("save pairing: %w", err)
+		}
+	}
+	insV, err := tx.PrepareContext(ctx, `INSERT OR REPLACE INTO verdicts (exchange_id, shared, reason) VALUES (?,?,?)`)
+	if err != nil {
+		return err
+	}
+	for _, v := range a.Verdicts {
+		if _, err := insV.ExecContext(ctx, v.ExchangeID, boolInt(v.Shared), v.Reason); err != nil {
+			return fmt.Errorf("save verdict: %w", err)
+		}
+	}
+	insH, err := tx.PrepareContext(ctx, `INSERT OR REPLACE INTO host_policies (host, policy) VALUES (?,?)`)
+	if err != nil {
+		return err
+	}
+	for _, h := range a.Hosts {
+		if _, err := insH.ExecContext(ctx, h.Host, string(mustJSON(h))); err != nil {
+			return fmt.Errorf("save host policy: %w", err)
+		}
+	}
+	return tx.Commit()
+}
+
+func mustJSON(v any) []byte {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return []byte("null")
+	}
+	return b
+}
+
+// LastRun returns the latest analysis run, or nil when none ran yet.
+func (s *Store) LastRun(ctx context.Context) (*Run, error) {
+	var r Run
+	var started, finished sql.NullInt64
+	var stats string
+	err := s.db.QueryRowContext(ctx, `SELECT id, started, finished, version, stats FROM runs ORDER BY id DESC LIMIT 1`).
+		Scan(&r.ID, &started, &finished, &r.Version, &stats)
+	if err == sql.ErrNoRows {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	r.Started, r.Finished = fromNanos(started), fromNanos(finished)
+	_ = json.Unmarshal([]byte(stats), &r.Stats)
+	return &r, nil
+}
+
+// Findings returns the last run's findings, most severe first, each with its
+// exchange ids.
+func (s *Store) Findings(ctx context.Context) ([]Finding, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT id, run_id, fingerprint, rule, severity, title, host, endpoint,
+		path_template, method, origin, origin_class, evidence, cwe, remediation, detail, suppressed
+		FROM findings ORDER BY severity_rank DESC, rule, host, endpoint, id`)
+	if err != nil {
+		return nil, err
+	}
+	var out []Finding
+	index := map[int64]int{}
+	for rows.Next() {
+		var f Finding
+		var evidence string
+		if err := rows.Scan(&f.ID, &f.RunID, &f.Fingerprint, &f.Rule, &f.Severity, &f.Title, &f.Host, &f.Endpoint,
+			&f.PathTemplate, &f.Method, &f.Origin, &f.OriginClass, &evidence, &f.CWE, &f.Remediation, &f.Detail,
+			&f.Suppressed); err != nil {
+			rows.Close()
+			return nil, err
+		}
+		_ = json.Unmarshal([]byte(evidence), &f.Evidence)
+		index[f.ID] = len(out)
+		out = append(out, f)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	fe, err := s.db.QueryContext(ctx, `SELECT finding_id, exchange_id FROM finding_exchanges ORDER BY finding_id, exchange_id`)
+	if err != nil {
+		return nil, err
+	}
+	defer fe.Close()
+	for fe.Next() {
+		var fid, eid int64
+		if err := fe.Scan(&fid, &eid); err != nil {
+			return nil, err
+		}
+		if i, ok := index[fid]; ok {
+			out[i].Exchanges = append(out[i].Exchanges, eid)
+		}
+	}
+	return out, fe.Err()
+}
+
+// FindingsOf returns the ids of the findings an exchange supports.
+func (s *Store) FindingsOf(ctx context.Context, exchangeID int64) ([]int64, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT finding_id FROM finding_exchanges WHERE exchange_id = ?`, exchangeID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var ids []int64
+	for rows.Next() {
+		var id int64
+		if err := rows.Scan(&id); err != nil {
+			return nil, err
+		}
+		ids = append(ids, id)
+	}
+	return ids, rows.Err()
+}
+
+// HostPolicies returns the last run's inferred per-host policies.
+func (s *Store) HostPolicies(ctx context.Context) ([]HostPolicy, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT policy FROM host_policies ORDER BY host`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []HostPolicy
+	for rows.Next() {
+		var js string
+		if err := rows.Scan(&js); err != nil {
+			return nil, err
+		}
+		var h HostPolicy
+		if err := json.Unmarshal([]byte(js), &h); err != nil {
+			return nil, fmt.Errorf("host policy: %w", err)
+		}
+		out = append(out, h)
+	}
+	return out, rows.Err()
+}
+
+// Verdict returns the browser verdict stored for an exchange, if any.
+func (s *Store) Verdict(ctx context.Context, exchangeID int64) (*Verdict, error) {
+	v := Verdict{ExchangeID: exchangeID}
+	err := s.db.QueryRowContext(ctx, `SELECT shared, reason FROM verdicts WHERE exchange_id = ?`, exchangeID).
+		Scan(&v.Shared, &v.Reason)
+	if err == sql.ErrNoRows {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	return &v, nil
+}

@@ -1,0 +1,303 @@
+package storage
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strings"
+)
+
+// Query selects exchanges to stream. The zero value streams every exchange
+// in start order, without bodies.
+type Query struct {
+	InputID    int64  // 0: every input
+	Where      string // extra SQL condition over exchanges' columns (from a compiled filter), with Args
+	Args       []any
+	OrderByID  bool // default: by start time, then id
+	Desc       bool
+	WithBodies bool
+	AfterID    int64 // with OrderByID: keyset paging
+	Limit      int   // 0: no limit
+}
+
+const exchangeColumns = `e.id, e.input_id, e.entry_index, e.first_packet, e.last_packet, e.offset, e.conn_no, e.stream_id,
+	e.started, e.resp_started, e.ended, e.client, e.server, e.tls, e.proto, e.method, e.scheme, e.host, e.port, e.path,
+	e.query, e.status, e.status_text, e.request_headers, e.response_headers, e.request_body_bytes, e.response_body_bytes,
+	e.warnings, e.resource_type, e.source_request_id, e.initiator_request_id, e.from_cache, e.upgrade, e.preflight_id`
+
+type exchangeScanner struct {
+	started, respStarted, ended sql.NullInt64
+	warnings                    sql.NullString
+	preflight                   sql.NullInt64
+	reqH, respH                 string
+	streamID                    int64
+}
+
+func (sc *exchangeScanner) scan(rows interface{ Scan(...any) error }, ex *Exchange) error {
+	err := rows.Scan(&ex.ID, &ex.InputID, &ex.EntryIndex, &ex.FirstPacket, &ex.LastPacket, &ex.Offset, &ex.ConnNo,
+		&sc.streamID, &sc.started, &sc.respStarted, &sc.ended, &ex.Client, &ex.Server, &ex.TLS, &ex.Proto, &ex.Method,
+		&ex.Scheme, &ex.Host, &ex.Port, &ex.Path, &ex.Query, &ex.Status, &ex.StatusText, &sc.reqH, &sc.respH,
+		&ex.RequestBodySize, &ex.ResponseBodySize, &sc.warnings, &ex.ResourceType, &ex.SourceRequestID,
+		&ex.InitiatorRequestID, &ex.FromCache, &ex.Upgrade, &sc.preflight)
+	if err != nil {
+		return err
+	}
+	ex.StreamID = uint32(sc.streamID)
+	ex.Started, ex.RespStarted, ex.Ended = fromNanos(sc.started), fromNanos(sc.respStarted), fromNanos(sc.ended)
+	ex.PreflightID = sc.preflight.Int64
+	if ex.RequestHeaders, err = DecodeHeaders(sc.reqH); err != nil {
+		return fmt.Errorf("exchange %d: request headers: %w", ex.ID, err)
+	}
+	if ex.ResponseHeaders, err = DecodeHeaders(sc.respH); err != nil {
+		return fmt.Errorf("exchange %d: response headers: %w", ex.ID, err)
+	}
+	ex.Warnings = nil
+	if sc.warnings.Valid {
+		if ex.Warnings, err = decodeStrings(sc.warnings.String); err != nil {
+			return fmt.Errorf("exchange %d: warnings: %w", ex.ID, err)
+		}
+	}
+	return nil
+}
+
+func (q Query) sql(columns string) (string, []any) {
+	var b strings.Builder
+	b.WriteString("SELECT ")
+	b.WriteString(columns)
+	b.WriteString(" FROM exchanges e")
+	var conds []string
+	var args []any
+	if q.InputID != 0 {
+		conds = append(conds, "e.input_id = ?")
+		args = append(args, q.InputID)
+	}
+	if q.Where != "" {
+		conds = append(conds, "("+q.Where+")")
+		args = append(args, q.Args...)
+	}
+	if q.AfterID != 0 {
+		if q.Desc {
+			conds = append(conds, "e.id < ?")
+		} else {
+			conds = append(conds, "e.id > ?")
+		}
+		args = append(args, q.AfterID)
+	}
+	if len(conds) > 0 {
+		b.WriteString(" WHERE ")
+		b.WriteString(strings.Join(conds, " AND "))
+	}
+	dir := ""
+	if q.Desc {
+		dir = " DESC"
+	}
+	if q.OrderByID {
+		b.WriteString(" ORDER BY e.id" + dir)
+	} else {
+		b.WriteString(" ORDER BY e.started" + dir + ", e.id" + dir)
+	}
+	if q.Limit > 0 {
+		fmt.Fprintf(&b, " LIMIT %d", q.Limit)
+	}
+	return b.String(), args
+}
+
+// Exchanges streams the exchanges q selects to fn. The *Exchange passed to
+// fn is fresh each call and owned by fn.
+func (s *Store) Exchanges(ctx context.Context, q Query, fn func(*Exchange) error) error {
+	query, args := q.sql(exchangeColumns)
+	rows, err := s.db.QueryContext(ctx, query, args...)
+	if err != nil {
+		return fmt.Errorf("query exchanges: %w", err)
+	}
+	defer rows.Close()
+	var sc exchangeScanner
+	for rows.Next() {
+		ex := new(Exchange)
+		if err := sc.scan(rows, ex); err != nil {
+			return err
+		}
+		if q.WithBodies {
+			if err := s.loadBodies(ctx, ex); err != nil {
+				return err
+			}
+		}
+		if err := fn(ex); err != nil {
+			return err
+		}
+	}
+	return rows.Err()
+}
+
+// ExchangeIDs returns the ids q selects, in q's order: a cheap index that a
+// UI pages through with ExchangesByID.
+func (s *Store) ExchangeIDs(ctx context.Context, q Query) ([]int64, error) {
+	query, args := q.sql("e.id")
+	rows, err := s.db.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, fmt.Errorf("query exchange ids: %w", err)
+	}
+	defer rows.Close()
+	var ids []int64
+	for rows.Next() {
+		var id int64
+		if err := rows.Scan(&id); err != nil {
+			return nil, err
+		}
+		ids = append(ids, id)
+	}
+	return ids, rows.Err()
+}
+
+// ExchangesByID loads the given exchanges, in the order of ids; ids that do
+// not exist are skipped.
+func (s *Store) ExchangesByID(ctx context.Context, ids []int64, withBodies bool) ([]*Exchange, error) {
+	if len(ids) == 0 {
+		return nil, nil
+	}
+	byID := make(map[int64]*Exchange, len(ids))
+	const chunk = 500
+	for start := 0; start < len(ids); start += chunk {
+		end := min(start+chunk, len(ids))
+		ph := strings.Repeat("?,", end-start)
+		args := make([]any, 0, end-start)
+		for _, id := range ids[start:end] {
+			args = append(args, id)
+		}
+		err := s.Exchanges(ctx, Query{Where: "e.id IN (" + ph[:len(ph)-1] + ")", Args: args, OrderByID: true,
+			WithBodies: withBodies}, func(ex *Exchange) error {
+			byID[ex.ID] = ex
+			return nil
+		})
+		if err != nil {
+			return nil, err
+		}
+	}
+	out := make([]*Exchange, 0, len(ids))
+	for _, id := range ids {
+		if ex, ok := byID[id]; ok {
+			out = append(out, ex)
+		}
+	}
+	return out, nil
+}
+
+// Exchange loads one exchange with its bodies.
+func (s *Store) Exchange(ctx context.Context, id int64) (*Exchange, error) {
+	exs, err := s.ExchangesByID(ctx, []int64{id}, true)
+	if err != nil {
+		return nil, err
+	}
+	if len(exs) == 0 {
+		return nil, fmt.Errorf("exchange %d: %w", id, ErrNotFound)
+	}
+	return exs[0], nil
+}
+
+func (s *Store) loadBodies(ctx context.Context, ex *Exchange) error {
+	rows, err := s.db.QueryContext(ctx, `SELECT dir, data FROM bodies WHERE exchange_id = ?`, ex.ID)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var dir int
+		var data []byte
+		if err := rows.Scan(&dir, &data); err != nil {
+			return err
+		}
+		if dir == 0 {
+			ex.RequestBody = data
+		} else {
+			ex.ResponseBody = data
+		}
+	}
+	return rows.Err()
+}
+
+// Actuals returns the ids of the actual requests linked to a preflight.
+func (s *Store) Actuals(ctx context.Context, preflightID int64) ([]int64, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT actual_id FROM pairings WHERE preflight_id = ? ORDER BY actual_id`, preflightID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var ids []int64
+	for rows.Next() {
+		var id int64
+		if err := rows.Scan(&id); err != nil {
+			return nil, err
+		}
+		ids = append(ids, id)
+	}
+	return ids, rows.Err()
+}
+
+// ActualsAll returns every preflight → actual ids link (for listings).
+func (s *Store) ActualsAll(ctx context.Context) (map[int64][]int64, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT preflight_id, actual_id FROM pairings ORDER BY preflight_id, actual_id`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := map[int64][]int64{}
+	for rows.Next() {
+		var p, a int64
+		if err := rows.Scan(&p, &a); err != nil {
+			return nil, err
+		}
+		out[p] = append(out[p], a)
+	}
+	return out, rows.Err()
+}
+
+// Pairings returns every stored preflight link.
+func (s *Store) Pairings(ctx context.Context) ([]Pairing, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT preflight_id, actual_id, kind FROM pairings ORDER BY preflight_id, actual_id`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []Pairing
+	for rows.Next() {
+		var p Pairing
+		if err := rows.Scan(&p.PreflightID, &p.ActualID, &p.Kind); err != nil {
+			return nil, err
+		}
+		out = append(out, p)
+	}
+	return out, rows.Err()
+}
+
+// Count returns the number of rows of a table the store owns.
+func (s *Store) Count(ctx context.Context, table string) (int64, error) {
+	switch table {
+	case "exchanges", "connections", "inputs", "findings", "pairings":
+	default:
+		return 0, errors.New("count: unknown table " + table)
+	}
+	var n int64
+	err := s.db.QueryRowContext(ctx, `SELECT count(*) FROM `+table).Scan(&n)
+	return n, err
+}
+
+// Stats returns the counters reports show (spec: stats object).
+func (s *Store) Stats(ctx context.Context) (map[string]int64, error) {
+	out := map[string]int64{}
+	for key, q := range map[string]string{
+		"exchanges":         `SELECT count(*) FROM exchanges`,
+		"preflights":        `SELECT count(*) FROM exchanges WHERE method = 'OPTIONS' AND origin IS NOT NULL AND acrm IS NOT NULL`,
+		"paired_preflights": `SELECT count(DISTINCT preflight_id) FROM pairings`,
+		"connections":       `SELECT count(*) FROM connections`,
+		"tls_decrypted":     `SELECT count(*) FROM connections WHERE tls = 1 AND decrypted = 1`,
+		"tls_undecrypted":   `SELECT count(*) FROM connections WHERE tls = 1 AND decrypted = 0`,
+	} {
+		var n int64
+		if err := s.db.QueryRowContext(ctx, q).Scan(&n); err != nil {
+			return nil, fmt.Errorf("stats %s: %w", key, err)
+		}
+		out[key] = n
+	}
+	return out, nil
+}

@@ -1,0 +1,145 @@
+package storage
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	_ "modernc.org/sqlite" // pure-Go SQLite driver, registered as "sqlite"
+)
+
+// MemoryPath asks Open for a database that keeps nothing: it lives in a
+// temporary file removed by Close (an in-memory SQLite database would be
+// private to one pooled connection, and the writer and readers need several).
+const MemoryPath = ":memory:"
+
+// DefaultPath is the embedded default database.
+const DefaultPath = "corscope.db"
+
+// Store is an open corscope database.
+type Store struct {
+	db      *sql.DB
+	path    string
+	tmpDir  string // set for MemoryPath; removed on Close
+	writing sync.Mutex
+}
+
+// Open opens or creates the database at path (mode 0600: it holds cookies
+// and tokens) and brings its schema up to date.
+func Open(path string) (*Store, error) {
+	s := &Store{path: path}
+	if path == MemoryPath || path == "" {
+		dir, err := os.MkdirTemp("", "corscope-db-")
+		if err != nil {
+			return nil, fmt.Errorf("open database: %w", err)
+		}
+		s.tmpDir = dir
+		path = filepath.Join(dir, "corscope.db")
+	}
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		s.cleanup()
+		return nil, fmt.Errorf("open database %s: %w", path, err)
+	}
+	f.Close()
+	dsn := "file:" + path + "?_pragma=journal_mode(WAL)&_pragma=busy_timeout(10000)" +
+		"&_pragma=foreign_keys(1)&_pragma=synchronous(NORMAL)&_pragma=temp_store(MEMORY)" +
+		"&_pragma=cache_size(-32000)&_txlock=immediate"
+	db, err := sql.Open("sqlite", dsn)
+	if err != nil {
+		s.cleanup()
+		return nil, fmt.Errorf("open database %s: %w", path, err)
+	}
+	s.db = db
+	if err := s.migrate(); err != nil {
+		db.Close()
+		s.cleanup()
+		return nil, fmt.Errorf("open database %s: %w", path, err)
+	}
+	return s, nil
+}
+
+func (s *Store) cleanup() {
+	if s.tmpDir != "" {
+		os.RemoveAll(s.tmpDir)
+	}
+}
+
+// Path returns the path given to Open.
+func (s *Store) Path() string { return s.path }
+
+// DB exposes the handle for read-only ad-hoc queries (filters, the UI).
+func (s *Store) DB() *sql.DB { return s.db }
+
+// Close closes the database (and removes it when it was MemoryPath).
+func (s *Store) Close() error {
+	err := s.db.Close()
+	s.cleanup()
+	return err
+}
+
+// SchemaVersion is the number of migrations this build knows.
+func SchemaVersion() int { return len(migrations) }
+
+func (s *Store) migrate() error {
+	ctx := context.Background()
+	if _, err := s.db.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)`); err != nil {
+		return err
+	}
+	var v int
+	err := s.db.QueryRowContext(ctx, `SELECT version FROM schema_version`).Scan(&v)
+	if errors.Is(err, sql.ErrNoRows) {
+		if _, err := s.db.ExecContext(ctx, `INSERT INTO schema_version VALUES (0)`); err != nil {
+			return err
+		}
+	} else if err != nil {
+		return err
+	}
+	if v > len(migrations) {
+		return fmt.Errorf("database schema version %d is newer than this corscope (%d): upgrade corscope", v, len(migrations))
+	}
+	for i := v; i < len(migrations); i++ {
+		tx, err := s.db.BeginTx(ctx, nil)
+		if err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, migrations[i]); err != nil {
+			tx.Rollback()
+			return fmt.Errorf("migration %d: %w", i+1, err)
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE schema_version SET version = ?`, i+1); err != nil {
+			tx.Rollback()
+			return err
+		}
+		if err := tx.Commit(); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func nanos(t time.Time) any {
+	if t.IsZero() {
+		return nil
+	}
+	return t.UnixNano()
+}
+
+func fromNanos(v sql.NullInt64) time.Time {
+	if !v.Valid {
+		return time.Time{}
+	}
+	return time.Unix(0, v.Int64).UTC()
+}
+
+func boolInt(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}

@@ -1,0 +1,214 @@
+package storage
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"reflect"
+	"testing"
+	"time"
+)
+
+func openTemp(t testing.TB) *Store {
+	t.Helper()
+	s, err := Open(filepath.Join(t.TempDir(), "t.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s
+}
+
+func sampleExchange(i int) *Exchange {
+	t0 := time.Date(2026, 1, 2, 3, 4, 5, 123456000, time.UTC).Add(time.Duration(i) * time.Millisecond)
+	return &Exchange{
+		EntryIndex: i, Started: t0, RespStarted: t0.Add(time.Millisecond), Ended: t0.Add(2 * time.Millisecond),
+		Client: "10.0.0.2:51234", Server: "10.0.0.9:443", TLS: true, Proto: ProtoHTTP11,
+		Method: "GET", Scheme: "https", Host: "api.example.com", Port: 443, Path: "/v1/user", Query: "id=7",
+		Status: 200, StatusText: "OK",
+		RequestHeaders: Headers{{"Host", "api.example.com"}, {"origin", "https://evil.example"},
+			{"Cookie", "a=1"}, {"Cookie", "b=\"2\"\x01\xff"}},
+		ResponseHeaders: Headers{{"Access-Control-Allow-Origin", "https://evil.example"},
+			{"access-control-allow-origin", "*"}, {"Access-Control-Allow-Credentials", "true"}},
+		RequestBodySize: 0, ResponseBodySize: 5, ResponseBody: []byte("hello"),
+		Warnings: []string{"response truncated by capture"},
+	}
+}
+
+func TestExchangeRoundTripKeepsHeaderOrderCaseAndDuplicates(t *testing.T) {
+	ctx := context.Background()
+	s := openTemp(t)
+	in := &Input{Path: "x.har", Format: FormatHAR, SHA256: "abc"}
+	if err := s.BeginInput(ctx, in); err != nil {
+		t.Fatal(err)
+	}
+	w, err := s.NewWriter(in.ID, WriterOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := sampleExchange(1)
+	id := w.Exchange(want)
+	pre := sampleExchange(0)
+	pre.Method = "OPTIONS"
+	preID := w.Exchange(pre)
+	w.Link(Pairing{PreflightID: preID, ActualID: id})
+	w.Connection(&Connection{No: 1, Client: "10.0.0.2:51234", Server: "10.0.0.9:443", TLS: true, ALPN: "h2"})
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.Exchange(ctx, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want.PreflightID = preID
+	if !reflect.DeepEqual(got, want) {
+		t.Fatalf("round trip differs:\n got %+v\nwant %+v", got, want)
+	}
+	act, err := s.Actuals(ctx, preID)
+	if err != nil || !reflect.DeepEqual(act, []int64{id}) {
+		t.Fatalf("actuals = %v, %v", act, err)
+	}
+	var acao string
+	if err := s.DB().QueryRow(`SELECT acao FROM exchanges WHERE id = ?`, id).Scan(&acao); err != nil || acao != "https://evil.example" {
+		t.Fatalf("acao column = %q, %v", acao, err)
+	}
+}
+
+func TestDatabaseFileIsPrivate(t *testing.T) {
+	p := filepath.Join(t.TempDir(), "private.db")
+	s, err := Open(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	st, err := os.Stat(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.Mode().Perm() != 0o600 {
+		t.Fatalf("mode %v, want 0600", st.Mode().Perm())
+	}
+}
+
+func TestMemoryDatabaseKeepsNothing(t *testing.T) {
+	s, err := Open(MemoryPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := s.tmpDir
+	s.Close()
+	if _, err := os.Stat(dir); !os.IsNotExist(err) {
+		t.Fatalf("temporary database %s left behind", dir)
+	}
+}
+
+func TestIncompleteInputIsReplacedAndCompleteOneFound(t *testing.T) {
+	ctx := context.Background()
+	s := openTemp(t)
+	crashed := &Input{Path: "a.pcap", Format: FormatPCAP, SHA256: "same"}
+	if err := s.BeginInput(ctx, crashed); err != nil {
+		t.Fatal(err)
+	}
+	w, _ := s.NewWriter(crashed.ID, WriterOptions{})
+	w.Exchange(sampleExchange(1))
+	w.Close()
+	if found, _ := s.FindInput(ctx, "same"); found != nil {
+		t.Fatal("an unfinished input counts as ingested")
+	}
+	again := &Input{Path: "a.pcap", Format: FormatPCAP, SHA256: "same"}
+	if err := s.BeginInput(ctx, again); err != nil {
+		t.Fatal(err)
+	}
+	if n, _ := s.Count(ctx, "exchanges"); n != 0 {
+		t.Fatalf("rows of the crashed ingest survive: %d", n)
+	}
+	w, _ = s.NewWriter(again.ID, WriterOptions{})
+	w.Exchange(sampleExchange(2))
+	w.Close()
+	again.Exchanges = 1
+	if err := s.FinishInput(ctx, again); err != nil {
+		t.Fatal(err)
+	}
+	found, err := s.FindInput(ctx, "same")
+	if err != nil || found == nil || found.ID != again.ID || found.Exchanges != 1 {
+		t.Fatalf("FindInput = %+v, %v", found, err)
+	}
+}
+
+func TestSaveAnalysisReplacesPreviousRun(t *testing.T) {
+	ctx := context.Background()
+	s := openTemp(t)
+	for run := 0; run < 2; run++ {
+		a := &Analysis{
+			Findings: []Finding{{Fingerprint: fmt.Sprint("fp", run), Rule: "cors-wildcard", Severity: SeverityInfo,
+				Host: "https://a.example", Exchanges: []int64{3, 4}, Evidence: []string{"Access-Control-Allow-Origin: *"}},
+				{Fingerprint: "x", Rule: "cors-reflect-any-credentials", Severity: SeverityHigh, Exchanges: []int64{5}}},
+			Pairings: []Pairing{{PreflightID: 1, ActualID: 2, Kind: "direct"}},
+			Verdicts: []Verdict{{ExchangeID: 2, Shared: false, Reason: "MissingAllowOriginHeader"}},
+			Hosts:    []HostPolicy{{Host: "https://a.example", Wildcard: true}},
+		}
+		if err := s.SaveAnalysis(ctx, a); err != nil {
+			t.Fatal(err)
+		}
+	}
+	fs, err := s.Findings(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(fs) != 2 || fs[0].Rule != "cors-reflect-any-credentials" || fs[1].Fingerprint != "fp1" ||
+		!reflect.DeepEqual(fs[1].Exchanges, []int64{3, 4}) || fs[1].Evidence[0] != "Access-Control-Allow-Origin: *" {
+		t.Fatalf("findings = %+v", fs)
+	}
+	v, err := s.Verdict(ctx, 2)
+	if err != nil || v == nil || v.Reason != "MissingAllowOriginHeader" {
+		t.Fatalf("verdict = %+v, %v", v, err)
+	}
+	hs, err := s.HostPolicies(ctx)
+	if err != nil || len(hs) != 1 || !hs[0].Wildcard {
+		t.Fatalf("hosts = %+v, %v", hs, err)
+	}
+}
+
+func TestStreamingOrderAndPaging(t *testing.T) {
+	ctx := context.Background()
+	s := openTemp(t)
+	in := &Input{Path: "p", Format: FormatPCAP}
+	s.BeginInput(ctx, in)
+	w, _ := s.NewWriter(in.ID, WriterOptions{BatchSize: 7})
+	for _, i := range []int{5, 3, 9, 1} {
+		w.Exchange(sampleExchange(i))
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	var order []int
+	err := s.Exchanges(ctx, Query{}, func(ex *Exchange) error {
+		order = append(order, ex.EntryIndex)
+		return nil
+	})
+	if err != nil || !reflect.DeepEqual(order, []int{1, 3, 5, 9}) {
+		t.Fatalf("start order = %v, %v", order, err)
+	}
+	ids, _ := s.ExchangeIDs(ctx, Query{OrderByID: true, AfterID: 2, Limit: 1})
+	if !reflect.DeepEqual(ids, []int64{3}) {
+		t.Fatalf("paged ids = %v", ids)
+	}
+}
+
+func BenchmarkWriterExchanges(b *testing.B) {
+	ctx := context.Background()
+	s := openTemp(b)
+	in := &Input{Path: "bench", Format: FormatPCAP}
+	s.BeginInput(ctx, in)
+	w, _ := s.NewWriter(in.ID, WriterOptions{NoBodies: true})
+	ex := sampleExchange(1)
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		w.Exchange(ex)
+	}
+	if err := w.Close(); err != nil {
+		b.Fatal(err)
+	}
+}

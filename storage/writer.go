@@ -1,0 +1,273 @@
+package storage
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"time"
+)
+
+// Writer is the one batched writer of a Store: ingestors hand it records
+// and go on parsing while a goroutine inserts them, one transaction per
+// batch, with prepared statements. It assigns exchange IDs itself at
+// Exchange time so that ingestors can link records (a preflight to its
+// actual request) before they reach the database.
+//
+// A Store has at most one Writer at a time; a second NewWriter waits.
+// Two processes writing one database at once are not supported.
+type Writer struct {
+	s       *Store
+	inputID int64
+	nextID  int64
+	ch      chan writeItem
+	done    chan struct{}
+	err     error // set by the goroutine; read after done or via flush
+	opts    WriterOptions
+	count   int64
+}
+
+// WriterOptions tunes batching. Zero values take the defaults.
+type WriterOptions struct {
+	BatchSize     int           // records per transaction; default 4096
+	FlushInterval time.Duration // commit a partial batch after this idle time; default 250ms
+	NoBodies      bool          // do not store bodies (sizes are still kept)
+}
+
+type writeKind uint8
+
+const (
+	kindExchange writeKind = iota
+	kindConnection
+	kindLink
+	kindFlush
+)
+
+type writeItem struct {
+	kind  writeKind
+	args  []any
+	req   []byte
+	resp  []byte
+	id    int64
+	reply chan error
+}
+
+const exchangeInsert = `INSERT INTO exchanges (id, input_id, entry_index, first_packet, last_packet, offset, conn_no, stream_id,
+	started, resp_started, ended, client, server, tls, proto, method, scheme, host, port, path, query, status, status_text,
+	request_headers, response_headers, request_body_bytes, response_body_bytes, warnings, resource_type, source_request_id,
+	initiator_request_id, from_cache, upgrade, preflight_id,
+	origin, acao, acac, acam, acah, aceh, acma, acrm, acrh, vary, sec_fetch_site, sec_fetch_mode)
+	VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`
+
+const connectionInsert = `INSERT OR REPLACE INTO connections (input_id, no, client, server, tls, sni, alpn, tls_version, cipher,
+	decrypted, first_seen, last_seen, packets, bytes, warnings) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`
+
+// NewWriter starts the writer for records of input inputID.
+func (s *Store) NewWriter(inputID int64, opts WriterOptions) (*Writer, error) {
+	if opts.BatchSize <= 0 {
+		opts.BatchSize = 4096
+	}
+	if opts.FlushInterval <= 0 {
+		opts.FlushInterval = 250 * time.Millisecond
+	}
+	s.writing.Lock()
+	var maxID sql.NullInt64
+	if err := s.db.QueryRow(`SELECT max(id) FROM exchanges`).Scan(&maxID); err != nil {
+		s.writing.Unlock()
+		return nil, fmt.Errorf("start writer: %w", err)
+	}
+	w := &Writer{s: s, inputID: inputID, nextID: maxID.Int64 + 1, ch: make(chan writeItem, 8192),
+		done: make(chan struct{}), opts: opts}
+	go w.run()
+	return w, nil
+}
+
+// nullable returns nil (SQL NULL) for a header that is absent.
+func nullable(h Headers, name string) any {
+	v, ok := h.Get(name)
+	if !ok {
+		return nil
+	}
+	return v
+}
+
+// Exchange queues ex for insertion and returns its new ID (also set in
+// ex.ID). ex may be reused by the caller once Exchange returns.
+func (w *Writer) Exchange(ex *Exchange) int64 {
+	ex.ID = w.nextID
+	ex.InputID = w.inputID
+	w.nextID++
+	w.count++
+	var preflight any
+	if ex.PreflightID != 0 {
+		preflight = ex.PreflightID
+	}
+	rq, rs := ex.RequestHeaders, ex.ResponseHeaders
+	args := []any{ex.ID, w.inputID, ex.EntryIndex, ex.FirstPacket, ex.LastPacket, ex.Offset, ex.ConnNo, int64(ex.StreamID),
+		nanos(ex.Started), nanos(ex.RespStarted), nanos(ex.Ended), ex.Client, ex.Server, boolInt(ex.TLS), ex.Proto,
+		ex.Method, ex.Scheme, ex.Host, ex.Port, ex.Path, ex.Query, ex.Status, ex.StatusText,
+		EncodeHeaders(rq), EncodeHeaders(rs), ex.RequestBodySize, ex.ResponseBodySize, encodeStrings(ex.Warnings),
+		ex.ResourceType, ex.SourceRequestID, ex.InitiatorRequestID, boolInt(ex.FromCache), ex.Upgrade, preflight,
+		nullable(rq, "Origin"), nullable(rs, "Access-Control-Allow-Origin"), nullable(rs, "Access-Control-Allow-Credentials"),
+		nullable(rs, "Access-Control-Allow-Methods"), nullable(rs, "Access-Control-Allow-Headers"),
+		nullable(rs, "Access-Control-Expose-Headers"), nullable(rs, "Access-Control-Max-Age"),
+		nullable(rq, "Access-Control-Request-Method"), nullable(rq, "Access-Control-Request-Headers"),
+		nullable(rs, "Vary"), nullable(rq, "Sec-Fetch-Site"), nullable(rq, "Sec-Fetch-Mode")}
+	it := writeItem{kind: kindExchange, args: args, id: ex.ID}
+	if !w.opts.NoBodies {
+		it.req, it.resp = ex.RequestBody, ex.ResponseBody
+	}
+	w.ch <- it
+	if ex.PreflightID != 0 {
+		w.ch <- writeItem{kind: kindLink, args: []any{ex.PreflightID, ex.ID, "hint"}}
+	}
+	return ex.ID
+}
+
+// Connection queues c (insert or replace by its number).
+func (w *Writer) Connection(c *Connection) {
+	w.ch <- writeItem{kind: kindConnection, args: []any{w.inputID, c.No, c.Client, c.Server, boolInt(c.TLS), c.SNI, c.ALPN,
+		c.TLSVersion, c.Cipher, boolInt(c.Decrypted), nanos(c.FirstSeen), nanos(c.LastSeen), c.Packets, c.Bytes,
+		encodeStrings(c.Warnings)}}
+}
+
+// Link queues a preflight → actual link found at ingest.
+func (w *Writer) Link(p Pairing) {
+	kind := p.Kind
+	if kind == "" {
+		kind = "hint"
+	}
+	w.ch <- writeItem{kind: kindLink, args: []any{p.PreflightID, p.ActualID, kind}}
+}
+
+// Count returns how many exchanges were queued.
+func (w *Writer) Count() int64 { return w.count }
+
+// Flush waits until everything queued so far is committed.
+func (w *Writer) Flush() error {
+	reply := make(chan error, 1)
+	select {
+	case w.ch <- writeItem{kind: kindFlush, reply: reply}:
+	case <-w.done:
+		return w.err
+	}
+	select {
+	case err := <-reply:
+		return err
+	case <-w.done:
+		return w.err
+	}
+}
+
+// Close commits what is queued and releases the Store for another writer.
+func (w *Writer) Close() error {
+	close(w.ch)
+	<-w.done
+	w.s.writing.Unlock()
+	return w.err
+}
+
+func (w *Writer) run() {
+	defer close(w.done)
+	ctx := context.Background()
+	var (
+		tx                        *sql.Tx
+		exStmt, bodyStmt          *sql.Stmt
+		connStmt, linkStmt, updPf *sql.Stmt
+		pending                   int
+		timer                     = time.NewTimer(time.Hour)
+	)
+	timer.Stop()
+	fail := func(err error) {
+		if w.err == nil {
+			w.err = fmt.Errorf("write database: %w", err)
+		}
+	}
+	begin := func() bool {
+		if tx != nil {
+			return true
+		}
+		var err error
+		tx, err = w.s.db.BeginTx(ctx, nil)
+		if err != nil {
+			fail(err)
+			return false
+		}
+		for _, p := range []struct {
+			dst **sql.Stmt
+			q   string
+		}{
+			{&exStmt, exchangeInsert},
+			{&bodyStmt, `INSERT INTO bodies (exchange_id, dir, data) VALUES (?,?,?)`},
+			{&connStmt, connectionInsert},
+			{&linkStmt, `INSERT OR REPLACE INTO pairings (preflight_id, actual_id, kind) VALUES (?,?,?)`},
+			{&updPf, `UPDATE exchanges SET preflight_id = ? WHERE id = ?`},
+		} {
+			if *p.dst, err = tx.PrepareContext(ctx, p.q); err != nil {
+				tx.Rollback()
+				tx = nil
+				fail(err)
+				return false
+			}
+		}
+		timer.Reset(w.opts.FlushInterval)
+		return true
+	}
+	commit := func() {
+		if tx == nil {
+			return
+		}
+		timer.Stop()
+		if err := tx.Commit(); err != nil {
+			fail(err)
+		}
+		tx, pending = nil, 0
+	}
+	handle := func(it writeItem) {
+		if w.err != nil {
+			return // keep draining so producers never block
+		}
+		if !begin() {
+			return
+		}
+		var err error
+		switch it.kind {
+		case kindExchange:
+			if _, err = exStmt.ExecContext(ctx, it.args...); err == nil && len(it.req) > 0 {
+				_, err = bodyStmt.ExecContext(ctx, it.id, 0, it.req)
+			}
+			if err == nil && len(it.resp) > 0 {
+				_, err = bodyStmt.ExecContext(ctx, it.id, 1, it.resp)
+			}
+		case kindConnection:
+			_, err = connStmt.ExecContext(ctx, it.args...)
+		case kindLink:
+			if _, err = linkStmt.ExecContext(ctx, it.args...); err == nil {
+				_, err = updPf.ExecContext(ctx, it.args[0], it.args[1])
+			}
+		}
+		if err != nil {
+			fail(err)
+		}
+		pending++
+		if pending >= w.opts.BatchSize {
+			commit()
+		}
+	}
+	for {
+		select {
+		case it, ok := <-w.ch:
+			if !ok {
+				commit()
+				return
+			}
+			if it.kind == kindFlush {
+				commit()
+				it.reply <- w.err
+				continue
+			}
+			handle(it)
+		case <-timer.C:
+			commit()
+		}
+	}
+}
