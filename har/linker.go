@@ -1,0 +1,361 @@
+package har
+
+import (
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/corscope/corscope/storage"
+)
+
+// Pairing kinds set by the Linker.
+const (
+	KindHint      = "hint"      // the producer's ids link the two entries
+	KindHeuristic = "heuristic" // same Origin and URL, ACRM = method, nearest in time
+)
+
+// Reasons a preflight stays unlinked.
+const (
+	ReasonNoActual      = "no actual request in the HAR with the same Origin, URL and method"
+	ReasonFailed        = "preflight failed or was blocked: the browser sent no actual request"
+	ReasonNoACRM        = "preflight without Access-Control-Request-Method"
+	ReasonWindow        = "no actual request within the linking window"
+	ReasonHintUnmatched = "the actual request named by _initiator.requestId is not in the HAR"
+)
+
+// Linker pairs HAR preflights with their actual requests while a file is
+// ingested. Observe the exchanges in file order after the store gave them
+// IDs. Chrome lists the actual request first (it is issued before its
+// preflight) and a preflight's _initiator.requestId names it; Playwright
+// records no preflights at all. Memory is bounded by Window of HAR time.
+type Linker struct {
+	// Window is how far apart in HAR time a preflight and its actual may
+	// be; older pending preflights are dropped as unlinked.
+	Window time.Duration
+	// Settle is how long an actual request waits for a preflight listed
+	// after it before it takes the best earlier one.
+	Settle time.Duration
+
+	pending  map[string][]*lpre // unlinked preflights by key
+	byHint   map[string]*lpre   // unlinked preflights by the actual's producer id
+	waiting  map[string][]*lact // actuals not yet settled, by key
+	actualID map[string]lactRef // recent actuals by their producer id
+	order    []lref             // everything pending, in observation order, for expiry
+	latest   time.Time
+	links    []storage.Pairing
+	unlinked map[string]int
+	linked   int
+}
+
+type lpre struct {
+	id      int64
+	key     string
+	started time.Time
+	hint    string
+	status  int
+	done    bool
+}
+
+type lact struct {
+	id      int64
+	key     string
+	started time.Time
+	done    bool
+}
+
+type lactRef struct {
+	id      int64
+	key     string
+	started time.Time
+}
+
+type lref struct {
+	pre *lpre
+	act *lact
+	src string // producer id kept in actualID
+	at  time.Time
+}
+
+// maxTracked caps the pending state regardless of time, for HARs whose
+// times are missing or identical.
+const maxTracked = 1 << 17
+
+// NewLinker returns a Linker with a 10-minute window.
+func NewLinker() *Linker {
+	return &Linker{
+		Window:   10 * time.Minute,
+		Settle:   2 * time.Second,
+		pending:  make(map[string][]*lpre),
+		byHint:   make(map[string]*lpre),
+		waiting:  make(map[string][]*lact),
+		actualID: make(map[string]lactRef),
+		unlinked: make(map[string]int),
+	}
+}
+
+func linkKey(origin, method, url string) string {
+	return origin + "\x00" + method + "\x00" + url
+}
+
+// isPreflight reports whether ex is a CORS preflight: marked so by the
+// producer or an OPTIONS with Origin and Access-Control-Request-Method.
+func isPreflight(ex *storage.Exchange) bool {
+	return ex.ResourceType == "preflight" || ex.IsPreflight()
+}
+
+// Observe records ex (its ID set) and links what can be linked.
+func (l *Linker) Observe(ex *storage.Exchange) {
+	if ex.Started.After(l.latest) {
+		l.latest = ex.Started
+	}
+	l.expire(false)
+	if isPreflight(ex) {
+		l.observePreflight(ex)
+		return
+	}
+	origin, ok := ex.RequestHeaders.Get("Origin")
+	if !ok && ex.SourceRequestID == "" {
+		return // not a CORS request: no preflight to find
+	}
+	key := linkKey(origin, ex.Method, ex.URL())
+	if ex.SourceRequestID != "" {
+		if p := l.byHint[ex.SourceRequestID]; p != nil && !p.done {
+			l.link(p, ex.ID, KindHint)
+			return
+		}
+		l.actualID[ex.SourceRequestID] = lactRef{id: ex.ID, key: key, started: ex.Started}
+		l.order = append(l.order, lref{src: ex.SourceRequestID, at: ex.Started})
+	}
+	if !ok {
+		return
+	}
+	a := &lact{id: ex.ID, key: key, started: ex.Started}
+	l.waiting[key] = append(l.waiting[key], a)
+	l.order = append(l.order, lref{act: a, at: ex.Started})
+}
+
+func (l *Linker) observePreflight(ex *storage.Exchange) {
+	origin := ex.RequestHeaders.Value("Origin")
+	acrm, ok := ex.RequestHeaders.Get("Access-Control-Request-Method")
+	acrm = strings.TrimSpace(acrm)
+	if !ok || acrm == "" {
+		l.unlinked[ReasonNoACRM]++
+		return
+	}
+	p := &lpre{id: ex.ID, key: linkKey(origin, acrm, ex.URL()), started: ex.Started, hint: ex.InitiatorRequestID, status: ex.Status}
+	// the producer's own link wins
+	if p.hint != "" {
+		if a, ok := l.actualID[p.hint]; ok {
+			delete(l.actualID, p.hint)
+			l.link(p, a.id, KindHint)
+			l.dropWaiting(a.key, a.id)
+			return
+		}
+	}
+	// an actual listed just before its preflight (Chrome's order)
+	if a := l.bestWaiting(p); a != nil {
+		a.done = true
+		l.link(p, a.id, KindHeuristic)
+		return
+	}
+	l.pending[p.key] = append(l.pending[p.key], p)
+	if p.hint != "" {
+		l.byHint[p.hint] = p
+	}
+	l.order = append(l.order, lref{pre: p, at: ex.Started})
+}
+
+// bestWaiting finds the unsettled actual nearest in time to p that may
+// belong to it: started no more than Settle before p.
+func (l *Linker) bestWaiting(p *lpre) *lact {
+	var best *lact
+	var bestD time.Duration
+	for _, a := range l.waiting[p.key] {
+		if a.done {
+			continue
+		}
+		d := a.started.Sub(p.started)
+		if d < -l.Settle || d > l.Window {
+			continue
+		}
+		if d < 0 {
+			d = -d
+		}
+		if best == nil || d < bestD {
+			best, bestD = a, d
+		}
+	}
+	return best
+}
+
+// settle links an actual whose wait is over to the nearest earlier
+// pending preflight, if any.
+func (l *Linker) settle(a *lact) {
+	if a.done {
+		return
+	}
+	a.done = true
+	var best *lpre
+	var bestD time.Duration
+	for _, p := range l.pending[a.key] {
+		if p.done {
+			continue
+		}
+		d := a.started.Sub(p.started)
+		if d < -l.Settle || d > l.Window {
+			continue
+		}
+		if d < 0 {
+			d = -d
+		}
+		if best == nil || d < bestD {
+			best, bestD = p, d
+		}
+	}
+	if best != nil {
+		l.link(best, a.id, KindHeuristic)
+	}
+}
+
+func (l *Linker) link(p *lpre, actual int64, kind string) {
+	p.done = true
+	if p.hint != "" && l.byHint[p.hint] == p {
+		delete(l.byHint, p.hint)
+	}
+	l.linked++
+	l.links = append(l.links, storage.Pairing{PreflightID: p.id, ActualID: actual, Kind: kind})
+}
+
+func (l *Linker) dropWaiting(key string, id int64) {
+	for _, a := range l.waiting[key] {
+		if a.id == id {
+			a.done = true
+		}
+	}
+}
+
+// expire settles actuals whose wait is over and drops preflights older
+// than the window. With all set, everything pending is finished.
+func (l *Linker) expire(all bool) {
+	i := 0
+	for ; i < len(l.order); i++ {
+		r := l.order[i]
+		age := l.latest.Sub(r.at)
+		over := len(l.order)-i > maxTracked
+		switch {
+		case r.act != nil:
+			if !all && !over && age <= l.Settle && !r.act.done {
+				goto stop
+			}
+			l.settle(r.act)
+			l.trim(l.waiting, r.act.key)
+		case r.pre != nil:
+			if !all && !over && age <= l.Window && !r.pre.done {
+				goto stop
+			}
+			if !r.pre.done {
+				// a last chance for actuals still waiting
+				if a := l.bestWaiting(r.pre); a != nil {
+					a.done = true
+					l.link(r.pre, a.id, KindHeuristic)
+				} else {
+					r.pre.done = true
+					l.unlinked[l.reason(r.pre, all)]++
+					if r.pre.hint != "" && l.byHint[r.pre.hint] == r.pre {
+						delete(l.byHint, r.pre.hint)
+					}
+				}
+			}
+			l.trimPre(r.pre.key)
+		default:
+			if !all && !over && age <= l.Window {
+				goto stop
+			}
+			delete(l.actualID, r.src)
+		}
+	}
+stop:
+	if i > 0 {
+		n := copy(l.order, l.order[i:])
+		clear(l.order[n:])
+		l.order = l.order[:n]
+	}
+}
+
+func (l *Linker) reason(p *lpre, atEnd bool) string {
+	switch {
+	case p.status == 0 || p.status >= 300:
+		return ReasonFailed
+	case p.hint != "":
+		return ReasonHintUnmatched
+	case !atEnd:
+		return ReasonWindow
+	}
+	return ReasonNoActual
+}
+
+// trim drops settled actuals from a key's list.
+func (l *Linker) trim(m map[string][]*lact, key string) {
+	list := m[key]
+	n := 0
+	for _, a := range list {
+		if !a.done {
+			list[n] = a
+			n++
+		}
+	}
+	clear(list[n:])
+	if n == 0 {
+		delete(m, key)
+	} else {
+		m[key] = list[:n]
+	}
+}
+
+func (l *Linker) trimPre(key string) {
+	list := l.pending[key]
+	n := 0
+	for _, p := range list {
+		if !p.done {
+			list[n] = p
+			n++
+		}
+	}
+	clear(list[n:])
+	if n == 0 {
+		delete(l.pending, key)
+	} else {
+		l.pending[key] = list[:n]
+	}
+}
+
+// Links finishes pending work and returns every pairing found so far.
+func (l *Linker) Links() []storage.Pairing {
+	l.expire(true)
+	return l.links
+}
+
+// Drain finishes nothing: it returns the pairings found so far and forgets
+// them, for callers that store pairings while the file is still read.
+func (l *Linker) Drain() []storage.Pairing {
+	out := l.links
+	l.links = nil
+	return out
+}
+
+// Unlinked finishes pending work and returns the preflights left without
+// an actual request, counted by reason.
+func (l *Linker) Unlinked() map[string]int {
+	l.expire(true)
+	return l.unlinked
+}
+
+// Summary is a one-line account of the linking, for ingest reports.
+func (l *Linker) Summary() string {
+	l.expire(true)
+	n := 0
+	for _, c := range l.unlinked {
+		n += c
+	}
+	return fmt.Sprintf("%d preflights linked, %d unlinked", l.linked, n)
+}
