@@ -1,0 +1,405 @@
+// Package analyze decides what is risky in recorded CORS traffic: it pairs
+// preflights with actual requests, emulates the browser's checks and runs the rule catalogue.
+package analyze
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"regexp"
+	"strings"
+	"time"
+
+	"github.com/corscope/corscope/storage"
+)
+
+// Browsers whose preflight cache caps the analyzer can emulate.
+const (
+	BrowserChromium = "chromium"
+	BrowserFirefox  = "firefox"
+	BrowserWebKit   = "webkit"
+)
+
+// Config tunes the analysis. The zero value is usable.
+type Config struct {
+	// TrustedOrigins match origins the operator trusts; echoes of them are
+	// not origin-trust findings.
+	TrustedOrigins []*regexp.Regexp
+	// PreflightCacheDefault is the preflight cache lifetime without
+	// Access-Control-Max-Age (Fetch: 5 s).
+	PreflightCacheDefault time.Duration
+	// Browser selects the Max-Age cap: chromium (7200 s, default),
+	// firefox (86400 s), webkit (600 s).
+	Browser string
+}
+
+// Result is everything one analysis produced.
+type Result struct {
+	Findings []storage.Finding
+	Pairings []storage.Pairing
+	Verdicts []storage.Verdict
+	Hosts    []storage.HostPolicy
+	// Stats: exchanges, preflights, paired_preflights, pairings_direct,
+	// pairings_cached, pairings_hint, cors_requests, cors_blocked,
+	// needs_preflight_unpaired, websocket_handshakes, findings.
+	Stats map[string]int64
+}
+
+func (c Config) maxAgeCap() time.Duration {
+	switch strings.ToLower(c.Browser) {
+	case BrowserFirefox:
+		return 86400 * time.Second
+	case BrowserWebKit:
+		return 600 * time.Second
+	}
+	return 7200 * time.Second
+}
+
+func (c Config) cacheDefault() time.Duration {
+	if c.PreflightCacheDefault > 0 {
+		return c.PreflightCacheDefault
+	}
+	return 5 * time.Second
+}
+
+// Validate reports a configuration error (an unknown browser).
+func (c Config) Validate() error {
+	switch strings.ToLower(c.Browser) {
+	case "", BrowserChromium, BrowserFirefox, BrowserWebKit:
+		return nil
+	}
+	return fmt.Errorf("analyze: unknown browser %q (want chromium, firefox or webkit)", c.Browser)
+}
+
+// Analyze reads exchanges from next until io.EOF and returns the findings,
+// pairings, verdicts and host policies. next must yield exchanges ordered by
+// Started; each exchange is only read during the call that returned it.
+// Memory grows with distinct hosts, endpoints and origins and with the
+// output (one verdict per CORS exchange, one id per supporting exchange),
+// not with header or body bytes.
+func Analyze(ctx context.Context, next func() (*storage.Exchange, error), cfg Config) (*Result, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	a := newAnalyzer(cfg)
+	for n := 0; ; n++ {
+		if n&1023 == 0 {
+			if err := ctx.Err(); err != nil {
+				return nil, err
+			}
+		}
+		ex, err := next()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			return nil, fmt.Errorf("analyze: read exchange %d: %w", n+1, err)
+		}
+		if ex == nil {
+			continue
+		}
+		a.add(ex)
+	}
+	return a.finish(), nil
+}
+
+// AnalyzeSlice is Analyze over exchanges already in memory (tests, small
+// inputs). The slice is sorted by Started first (stable).
+func AnalyzeSlice(ctx context.Context, exs []*storage.Exchange, cfg Config) (*Result, error) {
+	sorted := make([]*storage.Exchange, len(exs))
+	copy(sorted, exs)
+	sortStableExchanges(sorted)
+	i := 0
+	return Analyze(ctx, func() (*storage.Exchange, error) {
+		if i >= len(sorted) {
+			return nil, io.EOF
+		}
+		i++
+		return sorted[i-1], nil
+	}, cfg)
+}
+
+// interner maps strings to dense ids so that per-exchange state holds
+// integers, and copies each distinct string once.
+type interner struct {
+	ids  map[string]uint32
+	strs []string
+}
+
+func newInterner() *interner {
+	return &interner{ids: make(map[string]uint32, 1024), strs: []string{""}}
+}
+
+func (in *interner) id(s string) uint32 {
+	if id, ok := in.ids[s]; ok {
+		return id
+	}
+	s = strings.Clone(s)
+	id := uint32(len(in.strs))
+	in.strs = append(in.strs, s)
+	in.ids[s] = id
+	return id
+}
+
+func (in *interner) str(id uint32) string { return in.strs[id] }
+
+// idBytes interns a byte slice without allocating when it is known.
+func (in *interner) idBytes(b []byte) uint32 {
+	if id, ok := in.ids[string(b)]; ok {
+		return id
+	}
+	return in.id(string(b))
+}
+
+// hostState is everything learned about one target origin.
+type hostState struct {
+	id            uint32
+	t             targetInfo
+	exchanges     int
+	serverPrivate bool
+
+	allowed      map[string]*storage.AllowedOrigin
+	allowedOrder []string
+	wildcard     bool
+	credentials  bool
+	varyYes      int
+	varyNo       int
+
+	sameSiteEchoHosts smallSet // hostnames of echoed same-site origins
+	refusedSameSite   bool
+	reflectSigs       smallSet // "ACRM|ACRH" signatures echoed verbatim by preflights
+
+	// origin → endpoints that allowed or refused it (inconsistency)
+	originEndpoints map[uint32]*originUse
+
+	reflect      bool // decided at finish
+	anySubdomain bool
+	aFindings    bool
+	aCredFinding bool // A1 or null-trusted with credentials
+}
+
+type originUse struct {
+	allowedAt, refusedAt smallSet
+}
+
+// endpointState is per (target origin, path template).
+type endpointState struct {
+	host *hostState
+	path uint32
+
+	echoRegs       smallSet // registrable domains of echoed cross-site origins
+	probeEcho      bool
+	bypassEcho     bool
+	refusedForeign bool
+
+	// Vary / dynamic ACAO
+	firstACAO        uint32
+	acaoSeen         bool
+	acaoDiffers      bool
+	echoSeen         bool
+	acaoWithOrigin   bool
+	noACAONoOrigin   bool
+	acaoOrigins      smallSet // distinct request origins answered with an ACAO
+	noACAOWithOrigin bool
+
+	wsSites        smallSet
+	wsCrossAccept  bool
+	wsRefusedCross bool
+
+	reflect bool // decided at finish
+}
+
+func (e *endpointState) dynamicACAO() bool {
+	return e.echoSeen || e.acaoDiffers || e.acaoWithOrigin && e.noACAONoOrigin
+}
+
+// smallSet is a capped set of strings: enough to count "at least N".
+type smallSet []string
+
+const smallSetCap = 16
+
+func (s *smallSet) add(v string) {
+	for _, x := range *s {
+		if x == v {
+			return
+		}
+	}
+	if len(*s) < smallSetCap {
+		*s = append(*s, v)
+	}
+}
+
+func (s smallSet) has(v string) bool {
+	for _, x := range s {
+		if x == v {
+			return true
+		}
+	}
+	return false
+}
+
+type epKey struct{ host, path uint32 }
+
+type csrfKey struct{ host, path, method uint32 }
+
+type csrfState struct{ foreign, sameSite bool }
+
+// cookieInfo is one Set-Cookie name seen on a host.
+type cookieInfo struct {
+	name     string
+	sameSite string // "none", "lax", "strict" or "" (absent)
+	session  bool
+	line     string // redacted Set-Cookie line
+	ids      []int64
+	host     *hostState
+	method   uint32
+	path     uint32
+}
+
+type analyzer struct {
+	cfg   Config
+	in    *interner
+	hosts map[uint32]*hostState
+	eps   map[epKey]*endpointState
+	csrf  map[csrfKey]*csrfState
+
+	hostOrder       []*hostState
+	servedHostnames map[string]bool
+
+	cookies       map[string]map[string]*cookieInfo // hostname → cookie name → info
+	domainCookies map[string]map[string]*cookieInfo // Domain attribute → …
+
+	classCache map[[2]uint32]classEntry
+	groups     map[groupKey]*group
+	groupOrder []*group
+
+	pair     *pairer
+	verdicts []storage.Verdict
+	pairings []storage.Pairing
+	stats    stats
+
+	v       exView // reused per exchange
+	pathBuf []byte
+	hdrBuf  []string
+}
+
+type classEntry struct {
+	cls   originClass
+	probe bool
+	reg   string
+}
+
+type stats struct {
+	exchanges, preflights, pairedPreflights, direct, cached, hint int64
+	corsRequests, corsBlocked, unpairedNeedsPreflight, websocket  int64
+	withOrigin                                                    int64
+}
+
+func newAnalyzer(cfg Config) *analyzer {
+	a := &analyzer{
+		cfg:             cfg,
+		in:              newInterner(),
+		hosts:           make(map[uint32]*hostState),
+		eps:             make(map[epKey]*endpointState),
+		csrf:            make(map[csrfKey]*csrfState),
+		servedHostnames: make(map[string]bool),
+		cookies:         make(map[string]map[string]*cookieInfo),
+		domainCookies:   make(map[string]map[string]*cookieInfo),
+		classCache:      make(map[[2]uint32]classEntry),
+		groups:          make(map[groupKey]*group),
+	}
+	a.pair = newPairer(a)
+	return a
+}
+
+func (a *analyzer) host(ex *storage.Exchange) *hostState {
+	to := ex.TargetOrigin()
+	id := a.in.id(to)
+	if h := a.hosts[id]; h != nil {
+		return h
+	}
+	scheme := ex.Scheme
+	switch scheme {
+	case "ws":
+		scheme = "http"
+	case "wss":
+		scheme = "https"
+	}
+	h := &hostState{
+		id: id,
+		t: targetInfo{
+			origin:   a.in.str(id),
+			scheme:   scheme,
+			hostname: strings.ToLower(strings.Trim(ex.Host, "[]")),
+			reg:      registrableDomain(strings.Trim(ex.Host, "[]")),
+		},
+		allowed:         make(map[string]*storage.AllowedOrigin),
+		originEndpoints: make(map[uint32]*originUse),
+	}
+	h.t.intranet = isIntranetHost(h.t.hostname)
+	a.hosts[id] = h
+	a.hostOrder = append(a.hostOrder, h)
+	a.servedHostnames[h.t.hostname] = true
+	return h
+}
+
+func (a *analyzer) endpoint(h *hostState, path uint32) *endpointState {
+	k := epKey{h.id, path}
+	if e := a.eps[k]; e != nil {
+		return e
+	}
+	e := &endpointState{host: h, path: path}
+	a.eps[k] = e
+	return e
+}
+
+// classOf classifies an origin string relative to host h, cached per pair.
+func (a *analyzer) classOf(originID uint32, h *hostState) classEntry {
+	k := [2]uint32{originID, h.id}
+	if c, ok := a.classCache[k]; ok {
+		return c
+	}
+	cls, reg, probe := classify(a.in.str(originID), &h.t)
+	c := classEntry{cls: cls, probe: probe, reg: reg}
+	a.classCache[k] = c
+	return c
+}
+
+func (a *analyzer) trusted(o string) bool {
+	for _, re := range a.cfg.TrustedOrigins {
+		if re != nil && re.MatchString(o) {
+			return true
+		}
+	}
+	return false
+}
+
+// finish decides everything that needs the whole input and builds Result.
+func (a *analyzer) finish() *Result {
+	a.pair.flush()
+	a.decideHosts()
+	res := &Result{
+		Pairings: a.pairings,
+		Verdicts: a.verdicts,
+	}
+	res.Findings = a.buildFindings()
+	res.Hosts = a.buildHostPolicies()
+	s := a.stats
+	res.Stats = map[string]int64{
+		"exchanges":                s.exchanges,
+		"preflights":               s.preflights,
+		"paired_preflights":        s.pairedPreflights,
+		"pairings_direct":          s.direct,
+		"pairings_cached":          s.cached,
+		"pairings_hint":            s.hint,
+		"cors_requests":            s.corsRequests,
+		"cors_blocked":             s.corsBlocked,
+		"needs_preflight_unpaired": s.unpairedNeedsPreflight,
+		"websocket_handshakes":     s.websocket,
+		"with_origin":              s.withOrigin,
+		"hosts":                    int64(len(a.hosts)),
+		"findings":                 int64(len(res.Findings)),
+	}
+	return res
+}
