@@ -1,0 +1,251 @@
+package http1
+
+import (
+	"bytes"
+	"strings"
+)
+
+// tchar reports whether c may appear in a token (RFC 9110 §5.6.2).
+var tchar = func() (t [256]bool) {
+	for c := 'a'; c <= 'z'; c++ {
+		t[c] = true
+	}
+	for c := 'A'; c <= 'Z'; c++ {
+		t[c] = true
+	}
+	for c := '0'; c <= '9'; c++ {
+		t[c] = true
+	}
+	for _, c := range "!#$%&'*+-.^_`|~" {
+		t[c] = true
+	}
+	return t
+}()
+
+// knownMethods are the methods accepted as a resynchronisation point: after a
+// gap, an arbitrary token followed by a space is too weak a signal.
+var knownMethods = []string{"GET", "POST", "HEAD", "PUT", "DELETE", "OPTIONS", "PATCH",
+	"CONNECT", "TRACE", "PROPFIND", "PROPPATCH", "MKCOL", "COPY", "MOVE", "LOCK",
+	"UNLOCK", "SEARCH", "REPORT", "PURGE"}
+
+const maxMethodLen = 32
+
+func isKnownMethod(m []byte) bool {
+	for _, k := range knownMethods {
+		if string(m) == k {
+			return true
+		}
+	}
+	return false
+}
+
+// knownMethodPrefix reports whether b is a prefix of some known method
+// followed by a space (b may be cut short).
+func knownMethodPrefix(b []byte) bool {
+	for _, k := range knownMethods {
+		if len(b) <= len(k) {
+			if string(b) == k[:len(b)] {
+				return true
+			}
+		} else if string(b[:len(k)]) == k && b[len(k)] == ' ' {
+			return true
+		}
+	}
+	return false
+}
+
+// requestLine is a parsed request line; the strings alias the line.
+type requestLine struct {
+	method, target, version string
+	h09                     bool // "GET /path" without a version
+	oddSpaces               bool // target contained spaces: kept, flagged
+}
+
+// parseRequestLine splits "METHOD SP target SP HTTP/x.y". line excludes the
+// line feed; a trailing CR is ignored.
+func parseRequestLine(line string) (rl requestLine, ok bool) {
+	line = strings.TrimSuffix(line, "\r")
+	sp := strings.IndexByte(line, ' ')
+	if sp <= 0 || sp > maxMethodLen {
+		return rl, false
+	}
+	for i := 0; i < sp; i++ {
+		if !tchar[line[i]] {
+			return rl, false
+		}
+	}
+	rl.method = line[:sp]
+	rest := line[sp+1:]
+	for i := 0; i < len(rest); i++ {
+		if c := rest[i]; c < 0x20 && c != '\t' || c == 0x7f {
+			return rl, false
+		}
+	}
+	if last := strings.LastIndexByte(rest, ' '); last >= 0 && isVersion(rest[last+1:]) {
+		rl.target = strings.TrimRight(rest[:last], " ")
+		rl.version = rest[last+1:]
+		rl.oddSpaces = strings.IndexByte(rl.target, ' ') >= 0
+		return rl, rl.target != ""
+	}
+	// HTTP/0.9: only GET, one token target, no version.
+	if rl.method == "GET" && rest != "" && strings.IndexByte(rest, ' ') < 0 {
+		rl.target, rl.h09 = rest, true
+		return rl, true
+	}
+	return rl, false
+}
+
+// isVersion matches HTTP/d.d.
+func isVersion(v string) bool {
+	return len(v) == 8 && v[:5] == "HTTP/" && isDigit(v[5]) && v[6] == '.' && isDigit(v[7])
+}
+
+func isDigit(c byte) bool { return c >= '0' && c <= '9' }
+
+// statusLine is a parsed status line; the strings alias the line.
+type statusLine struct {
+	version string
+	code    int
+	reason  string
+}
+
+// parseStatusLine splits "HTTP/x.y SP ddd [SP reason]".
+func parseStatusLine(line string) (sl statusLine, ok bool) {
+	line = strings.TrimSuffix(line, "\r")
+	if len(line) < 12 || !isVersion(line[:8]) || line[8] != ' ' {
+		return sl, false
+	}
+	c := line[9:12]
+	if !isDigit(c[0]) || !isDigit(c[1]) || !isDigit(c[2]) || c[0] == '0' {
+		return sl, false
+	}
+	if len(line) > 12 && line[12] != ' ' {
+		return sl, false
+	}
+	sl.version = line[:8]
+	sl.code = int(c[0]-'0')*100 + int(c[1]-'0')*10 + int(c[2]-'0')
+	if len(line) > 13 {
+		sl.reason = line[13:]
+	}
+	return sl, true
+}
+
+// LooksLikeRequest reports whether b starts with an HTTP/1.x request line
+// (or an HTTP/0.9 "GET /path" line). When b ends before the line does, the
+// part present must be consistent and the method a well-known one.
+func LooksLikeRequest(b []byte) bool {
+	sp := bytes.IndexByte(b, ' ')
+	if sp < 0 {
+		return false
+	}
+	if sp == 0 || sp > maxMethodLen {
+		return false
+	}
+	for _, c := range b[:sp] {
+		if !tchar[c] {
+			return false
+		}
+	}
+	known := isKnownMethod(b[:sp])
+	rest := b[sp+1:]
+	end := bytes.IndexByte(rest, '\n')
+	if end < 0 {
+		// Cut short: everything present must be printable.
+		for _, c := range rest {
+			if c < 0x20 && c != '\t' && c != '\r' || c == 0x7f {
+				return false
+			}
+		}
+		return known && len(rest) > 0
+	}
+	_, ok := parseRequestLine(string(b[:sp+1+end]))
+	return ok
+}
+
+// LooksLikeResponse reports whether b starts with an HTTP/1.x status line, or
+// with a consistent prefix of one when b holds fewer than 12 bytes (at least 5).
+func LooksLikeResponse(b []byte) bool {
+	const pat = "HTTP/d.d ddd"
+	if len(b) < 5 {
+		return false
+	}
+	n := min(len(b), len(pat))
+	for i := 0; i < n; i++ {
+		switch pat[i] {
+		case 'd':
+			if !isDigit(b[i]) {
+				return false
+			}
+		default:
+			if b[i] != pat[i] {
+				return false
+			}
+		}
+	}
+	if len(b) > 9 && b[9] == '0' {
+		return false
+	}
+	return len(b) <= 12 || b[12] == ' ' || b[12] == '\r' || b[12] == '\n'
+}
+
+// trimOWS strips optional whitespace (SP, HTAB) at both ends.
+func trimOWS(s string) string {
+	i, j := 0, len(s)
+	for i < j && (s[i] == ' ' || s[i] == '\t') {
+		i++
+	}
+	for j > i && (s[j-1] == ' ' || s[j-1] == '\t') {
+		j--
+	}
+	return s[i:j]
+}
+
+// equalFoldLower compares s with lower, an all-lower-case ASCII string.
+func equalFoldLower(s, lower string) bool {
+	if len(s) != len(lower) {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c >= 'A' && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		if c != lower[i] {
+			return false
+		}
+	}
+	return true
+}
+
+// hasToken reports whether the comma-separated list v contains tok (case-insensitive).
+func hasToken(v, tok string) bool {
+	for len(v) > 0 {
+		item := v
+		if i := strings.IndexByte(v, ','); i >= 0 {
+			item, v = v[:i], v[i+1:]
+		} else {
+			v = ""
+		}
+		if equalFoldLower(trimOWS(item), tok) {
+			return true
+		}
+	}
+	return false
+}
+
+// lastToken returns the last item of a comma-separated list, trimmed.
+func lastToken(v string) string {
+	if i := strings.LastIndexByte(v, ','); i >= 0 {
+		v = v[i+1:]
+	}
+	return trimOWS(v)
+}
+
+func toLowerASCII(s string) string {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c >= 'A' && c <= 'Z' {
+			return strings.ToLower(s)
+		}
+	}
+	return s
+}

@@ -1,0 +1,32 @@
+package http1
+
+// Warnings attached to exchanges. Tests and the analyzer match on these.
+const (
+	WarnNoResponse        = "no response in capture"
+	WarnResponseLost      = "response headers lost in capture"
+	WarnRequestMissing    = "request not in capture"
+	WarnReqHeadersGap     = "request headers truncated by capture gap"
+	WarnRespHeadersGap    = "response headers truncated by capture gap"
+	WarnReqBodyGap        = "request body truncated by capture gap"
+	WarnRespBodyGap       = "response body truncated by capture gap"
+	WarnReqHeadersEOF     = "request headers incomplete at end of capture"
+	WarnRespHeadersEOF    = "response headers incomplete at end of capture"
+	WarnReqBodyEOF        = "request body incomplete at end of capture"
+	WarnRespBodyEOF       = "response body incomplete at end of capture"
+	WarnDecompressionCap  = "decompression stopped at cap (bomb?)"
+	WarnHeaderBytesCap    = "header section over the size cap: rest skipped"
+	WarnHTTP09            = "HTTP/0.9 request"
+	WarnHTTP09Response    = "HTTP/0.9 response without status line"
+	WarnMalformedReqLine  = "malformed request line skipped"
+	WarnNonHTTPServer     = "non-HTTP bytes in server stream skipped"
+	WarnTooManyPending    = "too many requests waiting for responses"
+	WarnChunkFraming      = "malformed chunked framing"
+	WarnReqTEUnknown      = "request Transfer-Encoding without chunked: body framing unknown"
+	WarnReqBadLength      = "request Content-Length invalid: body framing unknown"
+	WarnTEAndCL           = "both Transfer-Encoding and Content-Length"
+	WarnMultipleHost      = "multiple Host headers"
+	WarnBadHostPort       = "invalid port in Host"
+	WarnSpaceInTarget     = "spaces in request target"
+	WarnBodyNotDecoded    = "body not decoded: bytes missing"
+	WarnBodyDecodedPrefix = "body over the stored cap: decoded only the stored prefix"
+)
