@@ -1,0 +1,731 @@
+// Package tcpasm reassembles TCP byte streams from captured segments, in
+// capture order, with bounded buffering and explicit gaps. No goroutines.
+package tcpasm
+
+import (
+	"net/netip"
+	"sort"
+	"time"
+
+	"github.com/corscope/corscope/capture/packet"
+)
+
+// Dir is the direction of a byte stream within a connection.
+type Dir uint8
+
+const (
+	ClientToServer Dir = 0
+	ServerToClient Dir = 1
+)
+
+// Chunk is in-order stream data handed to a Stream. Data is valid only
+// during the call.
+type Chunk struct {
+	Data   []byte
+	Time   time.Time // capture time of the packet that carried Data
+	Packet int64     // 1-based packet number of that packet
+	Seq    uint32    // sequence number of Data[0]
+	Ack    uint32    // acknowledgement number of that packet
+}
+
+// How a connection's direction was decided.
+const (
+	DirectionBySYN  = "syn"
+	DirectionByData = "data"
+	DirectionByPort = "port"
+)
+
+// Conn describes one tracked connection. The assembler owns it; a Stream
+// may read it at any time and keep the pointer after Close.
+type Conn struct {
+	No          int64 // 1-based, in order of first appearance
+	Client      netip.AddrPort
+	Server      netip.AddrPort
+	FirstSeen   time.Time
+	LastSeen    time.Time
+	Packets     int64
+	Bytes       int64 // TCP payload bytes, both directions
+	SawSYN      bool
+	DirectionBy string
+	Warnings    []string
+}
+
+func (c *Conn) warn(w string) {
+	for _, x := range c.Warnings {
+		if x == w {
+			return
+		}
+	}
+	c.Warnings = append(c.Warnings, w)
+}
+
+// Stream consumes one connection's reassembled bytes.
+type Stream interface {
+	// Data delivers the next in-order bytes of one direction.
+	Data(dir Dir, c *Chunk)
+	// Gap reports lost bytes in one direction before the next Data.
+	Gap(dir Dir, lost int, t time.Time)
+	// Close ends the connection (FIN/RST, idle timeout, eviction or end of
+	// capture); t is capture time. No call follows.
+	Close(t time.Time)
+}
+
+// Factory returns the consumer of a new connection.
+type Factory func(c *Conn) Stream
+
+// Options bound the assembler. Zero fields take the defaults in brackets.
+type Options struct {
+	MaxConnections     int           // tracked at once [65536]; the least recently seen are closed beyond
+	MaxBufferedPerConn int           // out-of-order bytes held per connection [4 MiB]
+	MaxBufferedTotal   int           // out-of-order bytes held in all [128 MiB]
+	IdleTimeout        time.Duration // capture time without packets before a connection is closed [5 min]
+	// A hole is declared lost once the peer acknowledged past it and
+	// ReorderPackets packets of the connection went by (or ReorderWindow of
+	// capture time), or after 16×ReorderPackets packets / 10×ReorderWindow
+	// without such evidence. [16 packets, 200 ms]
+	ReorderPackets int
+	ReorderWindow  time.Duration
+	// Classify looks at the first payload of a connection without SYN and
+	// says whether its sender is the client or the server (neither: ports decide).
+	Classify func(b []byte) (isClient, isServer bool)
+}
+
+func (o *Options) defaults() {
+	if o.MaxConnections <= 0 {
+		o.MaxConnections = 1 << 16
+	}
+	if o.MaxBufferedPerConn <= 0 {
+		o.MaxBufferedPerConn = 4 << 20
+	}
+	if o.MaxBufferedTotal <= 0 {
+		o.MaxBufferedTotal = 128 << 20
+	}
+	if o.IdleTimeout <= 0 {
+		o.IdleTimeout = 5 * time.Minute
+	}
+	if o.ReorderPackets <= 0 {
+		o.ReorderPackets = 16
+	}
+	if o.ReorderWindow <= 0 {
+		o.ReorderWindow = 200 * time.Millisecond
+	}
+}
+
+// Counters are the assembler's tallies for the ingest statistics.
+type Counters struct {
+	Connections          int64 // connections created
+	OutOfOrder           int64 // segments buffered ahead of a hole
+	Retransmissions      int64 // segments (or parts) whose bytes were already seen, identical
+	ConflictingRetrans   int64 // ... with different bytes (first copy kept)
+	Gaps, GapBytes       int64 // holes declared lost
+	ForcedByBufferCap    int64 // holes resolved because a buffer cap was hit
+	IdleClosed           int64
+	Evicted              int64 // closed because MaxConnections was reached
+	IgnoredNoConnection  int64 // payload-less segments of unknown connections
+	IgnoredAfterClose    int64
+	DirectionByPort      int64
+	ConnectionsAtOnceMax int64
+}
+
+type connKey struct{ a, b netip.AddrPort }
+
+func keyOf(s, d netip.AddrPort) (connKey, bool) {
+	if s.Compare(d) <= 0 {
+		return connKey{s, d}, true
+	}
+	return connKey{d, s}, false
+}
+
+// Assembler tracks connections and feeds their streams. Not safe for
+// concurrent use.
+type Assembler struct {
+	opt       Options
+	factory   Factory
+	conns     map[connKey]*conn
+	nextNo    int64
+	buffered  int // out-of-order bytes held in all connections
+	packets   int64
+	lastSweep time.Time
+	now       time.Time
+	c         Counters
+	open      int64
+}
+
+// New returns an assembler that asks factory for each new connection's Stream.
+func New(opt Options, factory Factory) *Assembler {
+	opt.defaults()
+	return &Assembler{opt: opt, factory: factory, conns: make(map[connKey]*conn)}
+}
+
+// Counters returns the tallies so far.
+func (a *Assembler) Counters() Counters { return a.c }
+
+// Open returns how many connections are tracked now.
+func (a *Assembler) Open() int { return int(a.open) }
+
+type oooSeg struct {
+	seq     uint32
+	data    []byte
+	time    time.Time
+	packet  int64
+	ack     uint32
+	missing int // bytes lost right after data (snaplen)
+}
+
+type half struct {
+	started  bool
+	next     uint32
+	isn      uint32
+	synSeen  bool
+	fin      bool
+	finSeq   uint32
+	done     bool // FIN reached in order
+	ooo      []oooSeg
+	oooBytes int
+	// hole bookkeeping
+	holeOpen  bool
+	holeSince time.Time
+	holePkts  int64
+	ackBeyond bool
+	maxAck    uint32
+	hist      []byte // last delivered bytes, for retransmission comparison
+}
+
+type conn struct {
+	info     Conn
+	key      connKey
+	aIsCli   bool // key.a is the client
+	half     [2]half
+	stream   Stream
+	closed   bool
+	closedAt time.Time
+	chunk    Chunk // reused for every delivery: no allocation per segment
+}
+
+const histSize = 2048
+
+func after(a, b uint32) bool { return int32(a-b) > 0 }
+
+// Add feeds one decoded segment, captured at t as packet number pkt.
+func (a *Assembler) Add(seg *packet.Segment, pkt int64, t time.Time) {
+	a.now = t
+	a.packets++
+	if a.packets&1023 == 0 && t.Sub(a.lastSweep) >= time.Second {
+		a.sweep(t)
+	}
+	key, srcIsA := keyOf(seg.Src, seg.Dst)
+	c := a.conns[key]
+	syn := seg.Flags&packet.FlagSYN != 0
+	hasData := len(seg.Payload) > 0 || seg.Missing > 0
+	if c != nil && c.closed {
+		// A fresh SYN reuses the 4-tuple; anything else is the old
+		// connection's tail (final ACKs, late retransmissions).
+		if syn && seg.Flags&packet.FlagACK == 0 {
+			delete(a.conns, key)
+			c = nil
+		} else {
+			a.c.IgnoredAfterClose++
+			return
+		}
+	}
+	if c != nil && syn && seg.Flags&packet.FlagACK == 0 {
+		h := &c.half[c.dirOf(srcIsA)]
+		if h.synSeen && h.isn != seg.Seq {
+			a.close(c, t) // port reuse without a visible close
+			delete(a.conns, key)
+			c = nil
+		}
+	}
+	if c == nil {
+		if !syn && !hasData {
+			a.c.IgnoredNoConnection++
+			return
+		}
+		c = a.newConn(key, srcIsA, seg, t)
+	}
+	dir := c.dirOf(srcIsA)
+	c.info.LastSeen = t
+	c.info.Packets++
+	c.info.Bytes += int64(len(seg.Payload))
+	h, peer := &c.half[dir], &c.half[1-dir]
+
+	dataSeq := seg.Seq
+	if syn {
+		c.info.SawSYN = true
+		if !h.synSeen {
+			h.synSeen, h.isn = true, seg.Seq
+		}
+		dataSeq++
+		if !h.started {
+			h.started, h.next = true, dataSeq
+		}
+	}
+	if seg.Flags&packet.FlagACK != 0 && peer.started {
+		ack := seg.Ack
+		if peer.fin && ack == peer.finSeq+1 { // acknowledging the FIN, not data
+			ack = peer.finSeq
+		}
+		if !peer.ackBeyond || after(ack, peer.maxAck) {
+			if after(ack, peer.next) {
+				peer.ackBeyond, peer.maxAck = true, ack
+				if !peer.holeOpen {
+					peer.holeOpen, peer.holeSince, peer.holePkts = true, t, c.info.Packets
+				}
+			}
+		}
+	}
+	if hasData {
+		if !h.started {
+			h.started, h.next = true, dataSeq
+		}
+		a.data(c, dir, dataSeq, seg.Payload, seg.Missing, t, pkt, seg.Ack)
+	}
+	if seg.Flags&packet.FlagFIN != 0 && h.started && !h.fin {
+		h.fin, h.finSeq = true, dataSeq+uint32(len(seg.Payload)+seg.Missing)
+	}
+	if seg.Flags&packet.FlagRST != 0 {
+		a.close(c, t)
+		return
+	}
+	a.checkHoles(c, t)
+	if h.fin && h.next == h.finSeq && len(h.ooo) == 0 {
+		h.done = true
+	}
+	if c.half[0].done && c.half[1].done {
+		a.close(c, t)
+	}
+}
+
+func (c *conn) dirOf(srcIsA bool) Dir {
+	if srcIsA == c.aIsCli {
+		return ClientToServer
+	}
+	return ServerToClient
+}
+
+func (a *Assembler) newConn(key connKey, srcIsA bool, seg *packet.Segment, t time.Time) *conn {
+	if int(a.open) >= a.opt.MaxConnections {
+		a.evict()
+	}
+	c := &conn{key: key}
+	senderIsClient := true
+	switch {
+	case seg.Flags&packet.FlagSYN != 0:
+		// SYN comes from the client, SYN+ACK from the server.
+		senderIsClient = seg.Flags&packet.FlagACK == 0
+		c.info.DirectionBy = DirectionBySYN
+	default:
+		isCli, isSrv := false, false
+		if a.opt.Classify != nil {
+			isCli, isSrv = a.opt.Classify(seg.Payload)
+		}
+		switch {
+		case isCli:
+			c.info.DirectionBy = DirectionByData
+		case isSrv:
+			senderIsClient = false
+			c.info.DirectionBy = DirectionByData
+		default:
+			senderIsClient = likelyServerPort(seg.Src.Port(), seg.Dst.Port())
+			c.info.DirectionBy = DirectionByPort
+			a.c.DirectionByPort++
+			c.info.warn("connection direction guessed from port numbers (no SYN, no recognisable first bytes)")
+		}
+	}
+	c.aIsCli = senderIsClient == srcIsA
+	if senderIsClient {
+		c.info.Client, c.info.Server = seg.Src, seg.Dst
+	} else {
+		c.info.Client, c.info.Server = seg.Dst, seg.Src
+	}
+	a.nextNo++
+	c.info.No = a.nextNo
+	c.info.FirstSeen = t
+	if seg.Flags&packet.FlagSYN == 0 {
+		c.info.warn("connection start not captured (no SYN)")
+	}
+	a.conns[key] = c
+	a.open++
+	a.c.Connections++
+	if a.open > a.c.ConnectionsAtOnceMax {
+		a.c.ConnectionsAtOnceMax = a.open
+	}
+	c.stream = a.factory(&c.info)
+	return c
+}
+
+var wellKnownHTTPPorts = map[uint16]bool{80: true, 443: true, 8080: true, 8000: true, 8008: true, 8443: true, 8888: true, 3128: true, 3000: true, 5000: true, 9000: true, 9090: true}
+
+// likelyServerPort reports whether dst looks more like the server than src.
+func likelyServerPort(src, dst uint16) bool {
+	if wellKnownHTTPPorts[dst] != wellKnownHTTPPorts[src] {
+		return wellKnownHTTPPorts[dst]
+	}
+	if (dst < 1024) != (src < 1024) {
+		return dst < 1024
+	}
+	return dst <= src
+}
+
+// data handles payload of one direction starting at seq.
+func (a *Assembler) data(c *conn, dir Dir, seq uint32, p []byte, missing int, t time.Time, pkt int64, ack uint32) {
+	h := &c.half[dir]
+	if rel := int32(seq - h.next); rel < 0 {
+		old := int(-rel)
+		if old >= len(p)+missing {
+			a.compareOld(c, h, seq, p)
+			return
+		}
+		if old > len(p) {
+			missing -= old - len(p)
+			old = len(p)
+		}
+		a.compareOld(c, h, seq, p[:old])
+		p, seq = p[old:], h.next
+	}
+	if seq != h.next {
+		a.buffer(c, h, seq, p, missing, t, pkt, ack)
+		return
+	}
+	a.deliver(c, dir, h, p, t, pkt, seq, ack)
+	if missing > 0 {
+		a.gap(c, dir, h, missing, t)
+	}
+	a.drain(c, dir, h)
+}
+
+// compareOld checks bytes at seq that were already delivered against the
+// recent history: identical is a retransmission, different is an anomaly.
+func (a *Assembler) compareOld(c *conn, h *half, seq uint32, p []byte) {
+	if len(p) == 0 {
+		return
+	}
+	histStart := h.next - uint32(len(h.hist))
+	// Part of p inside the history window [histStart, next).
+	off := int32(seq - histStart)
+	q := p
+	if off < 0 {
+		if int(-off) >= len(q) {
+			a.c.Retransmissions++
+			return
+		}
+		q, off = q[-off:], 0
+	}
+	if int(off) < len(h.hist) {
+		hv := h.hist[off:]
+		if len(q) > len(hv) {
+			q = q[:len(hv)]
+		}
+		if string(hv[:len(q)]) != string(q) {
+			a.c.ConflictingRetrans++
+			c.info.warn("retransmitted segment with different data (first copy kept)")
+			return
+		}
+	}
+	a.c.Retransmissions++
+}
+
+func (a *Assembler) deliver(c *conn, dir Dir, h *half, p []byte, t time.Time, pkt int64, seq, ack uint32) {
+	if len(p) == 0 {
+		return
+	}
+	h.next = seq + uint32(len(p))
+	// Keep the tail for retransmission comparison.
+	if h.hist == nil {
+		h.hist = make([]byte, 0, 2*histSize)
+	}
+	if len(p) >= histSize {
+		h.hist = append(h.hist[:0], p[len(p)-histSize:]...)
+	} else {
+		if len(h.hist)+len(p) > cap(h.hist) {
+			keep := histSize - len(p)
+			copy(h.hist, h.hist[len(h.hist)-keep:])
+			h.hist = h.hist[:keep]
+		}
+		h.hist = append(h.hist, p...)
+	}
+	if h.ackBeyond && !after(h.maxAck, h.next) {
+		h.ackBeyond = false
+	}
+	if len(h.ooo) == 0 && !h.ackBeyond {
+		h.holeOpen = false
+	}
+	c.chunk = Chunk{Data: p, Time: t, Packet: pkt, Seq: seq, Ack: ack}
+	c.stream.Data(dir, &c.chunk)
+	c.chunk.Data = nil
+}
+
+func (a *Assembler) gap(c *conn, dir Dir, h *half, lost int, t time.Time) {
+	if lost <= 0 {
+		return
+	}
+	h.next += uint32(lost)
+	h.hist = h.hist[:0]
+	a.c.Gaps++
+	a.c.GapBytes += int64(lost)
+	if h.ackBeyond && !after(h.maxAck, h.next) {
+		h.ackBeyond = false
+	}
+	h.holeOpen = len(h.ooo) > 0 || h.ackBeyond
+	if h.holeOpen {
+		h.holeSince, h.holePkts = t, c.info.Packets
+	}
+	c.stream.Gap(dir, lost, t)
+}
+
+// drain delivers buffered segments that became contiguous.
+func (a *Assembler) drain(c *conn, dir Dir, h *half) {
+	for len(h.ooo) > 0 {
+		s := h.ooo[0]
+		rel := int32(s.seq - h.next)
+		if rel > 0 {
+			if h.holeOpen {
+				return
+			}
+			h.holeOpen, h.holeSince, h.holePkts = true, a.now, c.info.Packets
+			return
+		}
+		h.ooo = h.ooo[1:]
+		h.oooBytes -= len(s.data)
+		a.buffered -= len(s.data)
+		skip := int(-rel)
+		if skip < len(s.data) {
+			a.deliver(c, dir, h, s.data[skip:], s.time, s.packet, h.next, s.ack)
+			if s.missing > 0 {
+				a.gap(c, dir, h, s.missing, s.time)
+			}
+		} else if skip < len(s.data)+s.missing {
+			a.gap(c, dir, h, len(s.data)+s.missing-skip, s.time)
+		}
+	}
+	if len(h.ooo) == 0 {
+		h.ooo = nil
+		if !h.ackBeyond {
+			h.holeOpen = false
+		}
+	}
+}
+
+// buffer stores an out-of-order segment, keeping the first copy of every
+// byte already buffered.
+func (a *Assembler) buffer(c *conn, h *half, seq uint32, p []byte, missing int, t time.Time, pkt int64, ack uint32) {
+	a.c.OutOfOrder++
+	if !h.holeOpen {
+		h.holeOpen, h.holeSince, h.holePkts = true, t, c.info.Packets
+	}
+	end := seq + uint32(len(p))
+	cur := seq
+	var pieces [4]oooSeg
+	parts := pieces[:0]
+	for _, x := range h.ooo {
+		xe := x.seq + uint32(len(x.data))
+		if !after(xe, cur) || !after(end, x.seq) {
+			continue
+		}
+		if after(x.seq, cur) {
+			parts = append(parts, oooSeg{seq: cur, data: p[cur-seq : x.seq-seq]})
+		}
+		// Overlap [max(cur,x.seq), min(end,xe)) compared with the buffered copy.
+		os, oe := cur, end
+		if after(x.seq, os) {
+			os = x.seq
+		}
+		if after(oe, xe) {
+			oe = xe
+		}
+		if string(p[os-seq:oe-seq]) != string(x.data[os-x.seq:oe-x.seq]) {
+			a.c.ConflictingRetrans++
+			c.info.warn("retransmitted segment with different data (first copy kept)")
+		} else {
+			a.c.Retransmissions++
+		}
+		cur = xe
+		if !after(end, cur) {
+			break
+		}
+	}
+	if after(end, cur) || (cur == seq && len(p) == 0 && missing > 0) {
+		parts = append(parts, oooSeg{seq: cur, data: p[cur-seq:]})
+	}
+	for i, part := range parts {
+		s := oooSeg{seq: part.seq, data: append([]byte(nil), part.data...), time: t, packet: pkt, ack: ack}
+		if i == len(parts)-1 && part.seq+uint32(len(part.data)) == end {
+			s.missing = missing
+		}
+		h.ooo = append(h.ooo, s)
+		h.oooBytes += len(s.data)
+		a.buffered += len(s.data)
+	}
+	if len(parts) > 0 {
+		next := h.next
+		sort.SliceStable(h.ooo, func(i, j int) bool { return int32(h.ooo[i].seq-next) < int32(h.ooo[j].seq-next) })
+	}
+	if h.oooBytes > a.opt.MaxBufferedPerConn || a.buffered > a.opt.MaxBufferedTotal {
+		a.c.ForcedByBufferCap++
+		c.info.warn("reassembly buffer limit reached: a hole was skipped")
+		a.resolve(c, c.dirOfHalf(h), t)
+		if a.buffered > a.opt.MaxBufferedTotal {
+			a.shedGlobal(t)
+		}
+	}
+}
+
+func (c *conn) dirOfHalf(h *half) Dir {
+	if h == &c.half[0] {
+		return 0
+	}
+	return 1
+}
+
+// resolve declares the first hole of one direction lost and delivers the
+// buffered data that follows it. Each call makes progress: it either skips
+// to the first buffered segment or consumes the peer's acknowledgement.
+func (a *Assembler) resolve(c *conn, dir Dir, t time.Time) {
+	h := &c.half[dir]
+	var target uint32
+	switch {
+	case len(h.ooo) > 0:
+		target = h.ooo[0].seq
+	case h.ackBeyond:
+		target = h.maxAck
+		if h.fin && target == h.finSeq+1 { // the FIN's sequence number is no data
+			target = h.finSeq
+		}
+		h.ackBeyond = false
+	default:
+		h.holeOpen = false
+		return
+	}
+	if lost := int(int32(target - h.next)); lost > 0 {
+		a.gap(c, dir, h, lost, t)
+	}
+	h.holeOpen = false
+	a.drain(c, dir, h)
+}
+
+func (a *Assembler) checkHoles(c *conn, t time.Time) {
+	for d := Dir(0); d < 2; d++ {
+		h := &c.half[d]
+		if !h.holeOpen {
+			continue
+		}
+		pk := c.info.Packets - h.holePkts
+		dt := t.Sub(h.holeSince)
+		evidence := h.ackBeyond
+		if (evidence && (pk >= int64(a.opt.ReorderPackets) || dt >= a.opt.ReorderWindow)) ||
+			pk >= 16*int64(a.opt.ReorderPackets) || dt >= 10*a.opt.ReorderWindow {
+			a.resolve(c, d, t)
+		}
+	}
+}
+
+// shedGlobal resolves the holes of the connections holding the most
+// buffered bytes until the global cap is respected again.
+func (a *Assembler) shedGlobal(t time.Time) {
+	for a.buffered > a.opt.MaxBufferedTotal {
+		var worst *conn
+		var wd Dir
+		most := 0
+		for _, c := range a.conns {
+			for d := Dir(0); d < 2; d++ {
+				if n := c.half[d].oooBytes; n > most {
+					worst, wd, most = c, d, n
+				}
+			}
+		}
+		if worst == nil {
+			return
+		}
+		a.c.ForcedByBufferCap++
+		worst.info.warn("reassembly buffer limit reached: a hole was skipped")
+		for len(worst.half[wd].ooo) > 0 {
+			a.resolve(worst, wd, t)
+		}
+	}
+}
+
+// close flushes a connection: every remaining hole becomes a gap, buffered
+// data is delivered, and the stream is closed. The entry stays as a
+// tombstone so the connection's late packets are not taken for a new one.
+func (a *Assembler) close(c *conn, t time.Time) {
+	if c.closed {
+		return
+	}
+	for d := Dir(0); d < 2; d++ {
+		h := &c.half[d]
+		for len(h.ooo) > 0 || h.ackBeyond {
+			a.resolve(c, d, t)
+		}
+		if h.fin && after(h.finSeq, h.next) {
+			a.gap(c, d, h, int(int32(h.finSeq-h.next)), t)
+		}
+	}
+	c.closed, c.closedAt = true, t
+	c.half[0].hist, c.half[1].hist = nil, nil
+	a.open--
+	c.stream.Close(t)
+	c.stream = nil
+}
+
+const tombstoneTTL = 30 * time.Second
+
+// sweep closes idle connections, resolves stale holes and forgets old tombstones.
+func (a *Assembler) sweep(t time.Time) {
+	a.lastSweep = t
+	for k, c := range a.conns {
+		switch {
+		case c.closed:
+			if t.Sub(c.closedAt) > tombstoneTTL {
+				delete(a.conns, k)
+			}
+		case t.Sub(c.info.LastSeen) > a.opt.IdleTimeout:
+			a.c.IdleClosed++
+			c.info.warn("closed after idle timeout (no FIN/RST captured)")
+			a.close(c, t)
+		default:
+			a.checkHoles(c, t)
+		}
+	}
+}
+
+// evict makes room below MaxConnections: tombstones go first, then the
+// least recently seen sixteenth of the open connections.
+func (a *Assembler) evict() {
+	for k, c := range a.conns {
+		if c.closed {
+			delete(a.conns, k)
+		}
+	}
+	if int(a.open) < a.opt.MaxConnections {
+		return
+	}
+	open := make([]*conn, 0, len(a.conns))
+	for _, c := range a.conns {
+		open = append(open, c)
+	}
+	sort.Slice(open, func(i, j int) bool { return open[i].info.LastSeen.Before(open[j].info.LastSeen) })
+	n := len(open)/16 + 1
+	for _, c := range open[:n] {
+		a.c.Evicted++
+		c.info.warn("closed early: too many concurrent connections")
+		a.close(c, a.now)
+		delete(a.conns, c.key)
+	}
+}
+
+// FlushAll closes every open connection at capture time t (use the last
+// packet's time at the end of a capture, never the wall clock).
+func (a *Assembler) FlushAll(t time.Time) {
+	open := make([]*conn, 0, a.open)
+	for _, c := range a.conns {
+		if !c.closed {
+			open = append(open, c)
+		}
+	}
+	// Close in order of appearance so output is deterministic.
+	sort.Slice(open, func(i, j int) bool { return open[i].info.No < open[j].info.No })
+	for _, c := range open {
+		a.close(c, t)
+	}
+	clear(a.conns)
+}
