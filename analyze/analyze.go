@@ -199,6 +199,7 @@ type endpointState struct {
 	acaoDiffers      bool
 	echoSeen         bool
 	acaoWithOrigin   bool
+	acaoNoOrigin     bool
 	noACAONoOrigin   bool
 	acaoOrigins      smallSet // distinct request origins answered with an ACAO
 	noACAOWithOrigin bool
@@ -211,7 +212,9 @@ type endpointState struct {
 }
 
 func (e *endpointState) dynamicACAO() bool {
-	return e.echoSeen || e.acaoDiffers || e.acaoWithOrigin && e.noACAONoOrigin
+	// An echo alone may be a static ACAO that happens to match the one
+	// Origin seen; the same ACAO sent without an Origin proves it static.
+	return e.acaoDiffers || e.acaoWithOrigin && e.noACAONoOrigin || e.echoSeen && !e.acaoNoOrigin
 }
 
 // smallSet is a capped set of strings: enough to count "at least N".

@@ -530,6 +530,8 @@ func (a *analyzer) updatePolicy(v *exView) {
 		if v.hasOrigin {
 			e.acaoWithOrigin = true
 			e.acaoOrigins.add(v.origin)
+		} else {
+			e.acaoNoOrigin = true
 		}
 	} else if v.hasOrigin {
 		e.noACAOWithOrigin = true
