@@ -43,6 +43,17 @@ func (p pos) add(n int) pos { p.seq += uint32(n); return p }
 type headScan struct {
 	lineDone   bool // first line complete and valid
 	searchFrom int
+	nls        []int32 // offsets of the line feeds ending the start line and each field line
+}
+
+func (hs *headScan) reset() {
+	hs.lineDone, hs.searchFrom, hs.nls = false, 0, hs.nls[:0]
+}
+
+func (hs *headScan) line(j int) {
+	if n := len(hs.nls); n == 0 || hs.nls[n-1] != int32(j) {
+		hs.nls = append(hs.nls, int32(j))
+	}
 }
 
 // message is the message a direction is reading.
@@ -179,7 +190,7 @@ func (h *half) step(b []byte, at pos) int {
 func (h *half) beginHead(at pos, tentative bool) {
 	h.st = stHead
 	h.tentative = tentative
-	h.hs = headScan{}
+	h.hs.reset()
 	h.buf = h.buf[:0]
 	h.msg = message{active: true, start: at, last: at, resp: h.dir == ServerToClient}
 }
@@ -202,7 +213,7 @@ func (h *half) stepHead(b []byte, at pos) int {
 		switch res {
 		case headDone:
 			h.msg.last = h.seg
-			h.headComplete(view[:n], false)
+			h.headComplete(view[:n], h.hs.nls, false)
 			return n
 		case headFail:
 			if h.headFailed(b[n-1] == '\n', n) {
@@ -223,7 +234,7 @@ func (h *half) stepHead(b []byte, at pos) int {
 	switch res {
 	case headDone:
 		h.msg.last = h.seg
-		h.headComplete(h.buf[:n], false)
+		h.headComplete(h.buf[:n], h.hs.nls, false)
 		h.buf = h.buf[:0]
 		return max1(n-old, 0, take)
 	case headFail:
@@ -274,6 +285,7 @@ func (h *half) scanHead(b []byte) (headResult, int) {
 		if !ok {
 			return headFail, i + 1
 		}
+		hs.line(i)
 		if h09 {
 			return headDone, i + 1
 		}
@@ -291,11 +303,13 @@ func (h *half) scanHead(b []byte) (headResult, int) {
 			hs.searchFrom = j
 			return headMore, 0
 		}
+		hs.line(j)
 		switch b[j+1] {
 		case '\n':
 			return headDone, j + 2
 		case '\r':
 			if j+2 >= len(b) {
+				hs.nls = hs.nls[:len(hs.nls)-1] // seen again on the next call
 				hs.searchFrom = j
 				return headMore, 0
 			}
@@ -330,8 +344,8 @@ func (h *half) validStartLine(line []byte) (ok, h09 bool) {
 		_, ok = parseStatusLine(string(line))
 		return ok, false
 	}
-	rl, ok := parseRequestLine(string(line))
-	return ok, rl.h09
+	sh, ok := requestLineShape(line)
+	return ok, ok && sh.versionStart == 0
 }
 
 // headFailed handles a start line that is not HTTP; skip bytes are dropped,
@@ -387,7 +401,7 @@ func (h *half) headOverflowBuffered(add []byte, old int) int {
 func (h *half) overflowAt(view []byte) {
 	lastNL := bytes.LastIndexByte(view, '\n')
 	h.msg.last = h.seg
-	h.headComplete(view[:lastNL+1], true)
+	h.headComplete(view[:lastNL+1], nil, true)
 	after := h.st
 	h.afterSkip = after
 	h.st = stSkipHead
@@ -436,12 +450,17 @@ func (h *half) stepSkipHead(b []byte) int {
 
 // headComplete hands a finished head to the parser. overflow: the head was
 // cut at the cap and its end is still to be skipped.
-func (h *half) headComplete(head []byte, overflow bool) {
+// nls are the line offsets scanHead found for a complete head (nil for a
+// cut one); they spare parseFields a pass.
+func (h *half) headComplete(head []byte, nls []int32, overflow bool) {
 	block := string(head)
+	if len(nls) == 0 || int(nls[len(nls)-1]) >= len(head) {
+		nls = nil
+	}
 	if h.dir == ClientToServer {
-		h.p.requestHead(h, block, overflow)
+		h.p.requestHead(h, block, nls, overflow)
 	} else {
-		h.p.responseHead(h, block, overflow)
+		h.p.responseHead(h, block, nls, overflow)
 	}
 }
 
@@ -512,7 +531,8 @@ done:
 	if size == 0 {
 		h.st = stTrailer
 		h.buf = append(h.buf[:0], '\n') // lets the blank-line search see an empty trailer
-		h.hs = headScan{lineDone: true}
+		h.hs.reset()
+		h.hs.lineDone = true
 		return
 	}
 	h.remain = size
@@ -557,7 +577,7 @@ func (h *half) stepTrailer(b []byte) int {
 // the headers: browsers ignore trailers for CORS, so a merged
 // Access-Control-* trailer would produce findings that do not exist.
 func (h *half) trailers(block string) {
-	hi := parseFields(block, 0, h.p.opts.MaxHeaders, h.msg.resp)
+	hi := parseFields(block, 0, nil, h.p.opts.MaxHeaders, h.msg.resp)
 	if len(hi.headers) == 0 {
 		return
 	}
@@ -657,7 +677,7 @@ func (h *half) gap(lost int) {
 		if h.hs.lineDone && len(h.buf) > 0 {
 			lastNL := bytes.LastIndexByte(h.buf, '\n')
 			h.msg.last = h.seg
-			h.headComplete(h.buf[:lastNL+1], false)
+			h.headComplete(h.buf[:lastNL+1], nil, false)
 			if h.msg.active {
 				h.endMessage(headWarn)
 			} else if h.msg.e != nil {

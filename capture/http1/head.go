@@ -30,18 +30,29 @@ type headInfo struct {
 // parseFields parses the header lines of block, starting at offset from
 // (just after the start line), up to the blank line. Names and values are
 // substrings of block, so a header section costs one string allocation.
-func parseFields(block string, from int, maxHeaders int, isResp bool) headInfo {
+// nls, when not nil, holds the offsets of the line feeds ending the start
+// line and each field line, as found while scanning for the head's end.
+func parseFields(block string, from int, nls []int32, maxHeaders int, isResp bool) headInfo {
 	hi := headInfo{contentLength: -1}
-	hi.headers = make(storage.Headers, 0, min(strings.Count(block[from:], "\n"), maxHeaders))
+	if nls != nil {
+		hi.headers = make(storage.Headers, 0, min(len(nls)-1, maxHeaders))
+		nls = nls[1:]
+	} else {
+		hi.headers = make(storage.Headers, 0, min(strings.Count(block[from:], "\n"), maxHeaders))
+	}
 	last := -1   // index in hi.headers of the last field, for obs-fold
 	lastVal := 0 // offset in block where the last field's value starts
 	dropped := 0 // fields over maxHeaders
 	i := from
 	for i < len(block) {
-		nl := strings.IndexByte(block[i:], '\n')
-		end := len(block)
-		next := len(block)
-		if nl >= 0 {
+		end, next := len(block), len(block)
+		if nls != nil {
+			if len(nls) == 0 {
+				break
+			}
+			end, next = int(nls[0]), int(nls[0])+1
+			nls = nls[1:]
+		} else if nl := strings.IndexByte(block[i:], '\n'); nl >= 0 {
 			end, next = i+nl, i+nl+1
 		}
 		lineEnd := end

@@ -64,35 +64,82 @@ type requestLine struct {
 // parseRequestLine splits "METHOD SP target SP HTTP/x.y". line excludes the
 // line feed; a trailing CR is ignored.
 func parseRequestLine(line string) (rl requestLine, ok bool) {
-	line = strings.TrimSuffix(line, "\r")
-	sp := strings.IndexByte(line, ' ')
-	if sp <= 0 || sp > maxMethodLen {
+	sh, ok := requestLineShape(line)
+	if !ok {
 		return rl, false
 	}
-	for i := 0; i < sp; i++ {
+	rl.method = line[:sh.methodEnd]
+	rl.target = line[sh.targetStart:sh.targetEnd]
+	if sh.versionStart > 0 {
+		rl.version = line[sh.versionStart : sh.versionStart+8]
+	}
+	rl.h09 = sh.versionStart == 0
+	rl.oddSpaces = sh.oddSpaces
+	return rl, true
+}
+
+// lineShape holds the offsets of a request line's parts.
+type lineShape struct {
+	methodEnd, targetStart, targetEnd, versionStart int // versionStart 0: HTTP/0.9
+	oddSpaces                                       bool
+}
+
+// requestLineShape validates a request line held in a string or in bytes
+// (the parser checks lines in place before anything is copied).
+func requestLineShape[T string | []byte](line T) (sh lineShape, ok bool) {
+	n := len(line)
+	if n > 0 && line[n-1] == '\r' {
+		n--
+	}
+	sp := -1
+	for i := 0; i < n && i <= maxMethodLen; i++ {
+		if line[i] == ' ' {
+			sp = i
+			break
+		}
 		if !tchar[line[i]] {
-			return rl, false
+			return sh, false
 		}
 	}
-	rl.method = line[:sp]
-	rest := line[sp+1:]
-	for i := 0; i < len(rest); i++ {
-		if c := rest[i]; c < 0x20 && c != '\t' || c == 0x7f {
-			return rl, false
+	if sp <= 0 {
+		return sh, false
+	}
+	sh.methodEnd, sh.targetStart = sp, sp+1
+	last := -1
+	for i := sp + 1; i < n; i++ {
+		c := line[i]
+		if c < 0x20 && c != '\t' || c == 0x7f {
+			return sh, false
+		}
+		if c == ' ' {
+			last = i
 		}
 	}
-	if last := strings.LastIndexByte(rest, ' '); last >= 0 && isVersion(rest[last+1:]) {
-		rl.target = strings.TrimRight(rest[:last], " ")
-		rl.version = rest[last+1:]
-		rl.oddSpaces = strings.IndexByte(rl.target, ' ') >= 0
-		return rl, rl.target != ""
+	if last >= 0 && n-last-1 == 8 && isVersionAt(line, last+1) {
+		end := last
+		for end > sh.targetStart && line[end-1] == ' ' {
+			end--
+		}
+		sh.targetEnd, sh.versionStart = end, last+1
+		for i := sh.targetStart; i < end; i++ {
+			if line[i] == ' ' {
+				sh.oddSpaces = true
+				break
+			}
+		}
+		return sh, end > sh.targetStart
 	}
 	// HTTP/0.9: only GET, one token target, no version.
-	if rl.method == "GET" && rest != "" && strings.IndexByte(rest, ' ') < 0 {
-		rl.target, rl.h09 = rest, true
-		return rl, true
+	if sp == 3 && line[0] == 'G' && line[1] == 'E' && line[2] == 'T' && last < 0 && n > sp+1 {
+		sh.targetEnd = n
+		return sh, true
 	}
-	return rl, false
+	return sh, false
+}
+
+func isVersionAt[T string | []byte](v T, i int) bool {
+	return len(v)-i >= 8 && v[i] == 'H' && v[i+1] == 'T' && v[i+2] == 'T' && v[i+3] == 'P' && v[i+4] == '/' &&
+		isDigit(v[i+5]) && v[i+6] == '.' && isDigit(v[i+7])
 }
 
 // isVersion matches HTTP/d.d.
@@ -158,7 +205,7 @@ func LooksLikeRequest(b []byte) bool {
 		}
 		return known && len(rest) > 0
 	}
-	_, ok := parseRequestLine(string(b[:sp+1+end]))
+	_, ok := requestLineShape(b[:sp+1+end])
 	return ok
 }
 

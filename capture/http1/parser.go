@@ -20,13 +20,12 @@ type entry struct {
 	respDone bool
 	orphan   bool // response whose request is not in the capture
 
-	reqStart  pos // first byte of the request
-	reqLast   pos
-	head      bool // HEAD: the response has no body
-	connect   bool
-	upgrade   bool // asked for a protocol switch
-	h09       bool
-	respStart pos
+	reqStart   pos   // first byte of the request
+	reqLastPkt int64 // packet of the request's last byte
+	head       bool  // HEAD: the response has no body
+	connect    bool
+	upgrade    bool // asked for a protocol switch
+	h09        bool
 }
 
 func (e *entry) addWarning(w string) {
@@ -146,7 +145,7 @@ func (p *Parser) closeHalf(h *half, headWarn, bodyWarn string) {
 		if h.hs.lineDone && len(h.buf) > 0 {
 			lastNL := strings.LastIndexByte(string(h.buf), '\n')
 			h.msg.last = h.seg
-			h.headComplete(h.buf[:lastNL+1], false)
+			h.headComplete(h.buf[:lastNL+1], nil, false)
 			if h.msg.active {
 				h.endMessage(headWarn)
 			} else if h.msg.e != nil {
@@ -181,7 +180,7 @@ func (p *Parser) keepLeftover(dir Dir, b []byte) {
 }
 
 // requestHead turns a request head into a queued exchange.
-func (p *Parser) requestHead(h *half, block string, overflow bool) {
+func (p *Parser) requestHead(h *half, block string, nls []int32, overflow bool) {
 	nl := strings.IndexByte(block, '\n')
 	if nl < 0 {
 		nl = len(block)
@@ -213,7 +212,7 @@ func (p *Parser) requestHead(h *half, block string, overflow bool) {
 	}
 	var hi headInfo
 	if !rl.h09 {
-		hi = parseFields(block, from, p.opts.MaxHeaders, false)
+		hi = parseFields(block, from, nls, p.opts.MaxHeaders, false)
 		x.RequestHeaders = hi.headers
 		for _, w := range hi.warnings {
 			x.AddWarning(w)
@@ -345,7 +344,7 @@ func (p *Parser) requestDone(h *half, m *message) {
 	if e == nil {
 		return
 	}
-	e.reqLast = m.last
+	e.reqLastPkt = m.last.packet
 	e.reqDone = true
 	e.ex.RequestBody, e.ex.RequestBodySize = p.finishBody(&m.body, &e.ex)
 	if (e.upgrade || e.connect) && !e.respDone && h.st == stIdle {
@@ -356,7 +355,7 @@ func (p *Parser) requestDone(h *half, m *message) {
 }
 
 // responseHead pairs a response head with its request and sets up its body.
-func (p *Parser) responseHead(h *half, block string, overflow bool) {
+func (p *Parser) responseHead(h *half, block string, nls []int32, overflow bool) {
 	nl := strings.IndexByte(block, '\n')
 	if nl < 0 {
 		nl = len(block)
@@ -372,7 +371,7 @@ func (p *Parser) responseHead(h *half, block string, overflow bool) {
 	h.msg.e = e
 	h.msg.status = sl.code
 	x := &e.ex
-	hi := parseFields(block, min(nl+1, len(block)), p.opts.MaxHeaders, true)
+	hi := parseFields(block, min(nl+1, len(block)), nls, p.opts.MaxHeaders, true)
 	if sl.code >= 100 && sl.code < 200 && sl.code != 101 {
 		// Interim: the final response follows for the same request.
 		x.AddWarning("interim response " + strconv.Itoa(sl.code) + " " + quoteCut(sl.reason))
@@ -382,7 +381,6 @@ func (p *Parser) responseHead(h *half, block string, overflow bool) {
 		return
 	}
 	p.target = e
-	e.respStart = start
 	x.Status, x.StatusText = sl.code, sl.reason
 	x.ResponseHeaders = hi.headers
 	x.RespStarted = start.time
@@ -562,7 +560,7 @@ func (p *Parser) noResponse(e *entry, warn string) {
 	e.respDone = true
 	e.ex.AddWarning(warn)
 	if e.ex.LastPacket == 0 {
-		e.ex.LastPacket = e.reqLast.packet
+		e.ex.LastPacket = e.reqLastPkt
 	}
 }
 
@@ -571,7 +569,6 @@ func (p *Parser) startH09Response(h *half, e *entry) {
 	h.takeWarnings(e)
 	h.msg.e = e
 	h.msg.active = true
-	e.respStart = h.msg.start
 	e.ex.Status = 200
 	e.ex.RespStarted = h.msg.start.time
 	e.ex.AddWarning(WarnHTTP09Response)
