@@ -180,7 +180,21 @@ type hostState struct {
 }
 
 type originUse struct {
-	allowedAt, refusedAt smallSet
+	allowedAt, refusedAt idSet // method<<32 | path template id
+}
+
+// idSet is a capped set of ids.
+type idSet []uint64
+
+func (s *idSet) add(v uint64) {
+	for _, x := range *s {
+		if x == v {
+			return
+		}
+	}
+	if len(*s) < smallSetCap {
+		*s = append(*s, v)
+	}
 }
 
 // endpointState is per (target origin, path template).
@@ -261,11 +275,15 @@ type cookieInfo struct {
 }
 
 type analyzer struct {
-	cfg   Config
-	in    *interner
-	hosts map[uint32]*hostState
-	eps   map[epKey]*endpointState
-	csrf  map[csrfKey]*csrfState
+	cfg       Config
+	in        *interner
+	hosts     map[uint32]*hostState
+	hostByKey map[hostKey]*hostState
+	eps       map[epKey]*endpointState
+	// per-string caches of facts that cost a parse or a regex
+	privateServer map[string]bool
+	trustedOrigin map[uint32]bool
+	csrf          map[csrfKey]*csrfState
 
 	hostOrder       []*hostState
 	servedHostnames map[string]bool
@@ -304,6 +322,9 @@ func newAnalyzer(cfg Config) *analyzer {
 		cfg:             cfg,
 		in:              newInterner(),
 		hosts:           make(map[uint32]*hostState),
+		hostByKey:       make(map[hostKey]*hostState),
+		privateServer:   make(map[string]bool),
+		trustedOrigin:   make(map[uint32]bool),
 		eps:             make(map[epKey]*endpointState),
 		csrf:            make(map[csrfKey]*csrfState),
 		servedHostnames: make(map[string]bool),
@@ -316,10 +337,21 @@ func newAnalyzer(cfg Config) *analyzer {
 	return a
 }
 
+// hostKey finds a host without building its origin string.
+type hostKey struct {
+	scheme, host string
+	port         int
+}
+
 func (a *analyzer) host(ex *storage.Exchange) *hostState {
+	hk := hostKey{ex.Scheme, ex.Host, ex.Port}
+	if h := a.hostByKey[hk]; h != nil {
+		return h
+	}
 	to := ex.TargetOrigin()
 	id := a.in.id(to)
 	if h := a.hosts[id]; h != nil {
+		a.hostByKey[hostKey{strings.Clone(ex.Scheme), strings.Clone(ex.Host), ex.Port}] = h
 		return h
 	}
 	scheme := ex.Scheme
@@ -342,6 +374,7 @@ func (a *analyzer) host(ex *storage.Exchange) *hostState {
 	}
 	h.t.intranet = isIntranetHost(h.t.hostname)
 	a.hosts[id] = h
+	a.hostByKey[hostKey{strings.Clone(ex.Scheme), strings.Clone(ex.Host), ex.Port}] = h
 	a.hostOrder = append(a.hostOrder, h)
 	a.servedHostnames[h.t.hostname] = true
 	return h
@@ -370,12 +403,36 @@ func (a *analyzer) classOf(originID uint32, h *hostState) classEntry {
 }
 
 func (a *analyzer) trusted(o string) bool {
+	if len(a.cfg.TrustedOrigins) == 0 {
+		return false
+	}
+	id := a.in.id(o)
+	if t, ok := a.trustedOrigin[id]; ok {
+		return t
+	}
+	t := false
 	for _, re := range a.cfg.TrustedOrigins {
 		if re != nil && re.MatchString(o) {
-			return true
+			t = true
+			break
 		}
 	}
-	return false
+	a.trustedOrigin[id] = t
+	return t
+}
+
+// serverIsPrivate caches whether a server address is private.
+func (a *analyzer) serverIsPrivate(ex *storage.Exchange) bool {
+	if ex.Server == "" {
+		return false
+	}
+	if p, ok := a.privateServer[ex.Server]; ok {
+		return p
+	}
+	ip := ex.ServerIP()
+	p := ip != nil && isPrivateIP(ip)
+	a.privateServer[strings.Clone(ex.Server)] = p
+	return p
 }
 
 // finish decides everything that needs the whole input and builds Result.

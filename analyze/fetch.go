@@ -31,9 +31,16 @@ const (
 // preflightReason maps an access-check error to its preflight variant.
 func preflightReason(r string) string {
 	switch r {
-	case reasonMissingAllowOrigin, reasonMultipleAllowOrigin, reasonInvalidAllowOrigin,
-		reasonAllowOriginMismatch, reasonInvalidAllowCredentials:
-		return "Preflight" + r
+	case reasonMissingAllowOrigin:
+		return "PreflightMissingAllowOriginHeader"
+	case reasonMultipleAllowOrigin:
+		return "PreflightMultipleAllowOriginValues"
+	case reasonInvalidAllowOrigin:
+		return "PreflightInvalidAllowOriginValue"
+	case reasonAllowOriginMismatch:
+		return "PreflightAllowOriginMismatch"
+	case reasonInvalidAllowCredentials:
+		return "PreflightInvalidAllowCredentials"
 	case reasonWildcardNotAllowed:
 		return "PreflightWildcardOriginNotAllowed"
 	}
@@ -74,17 +81,16 @@ func isOKStatus(s int) bool { return s >= 200 && s <= 299 }
 // parseTokenList splits a header list value into tokens; ok is false when
 // an element is not a token (the browser then fails the preflight).
 func parseTokenList(v string) (out []string, ok bool) {
-	for _, part := range strings.Split(v, ",") {
-		p := strings.Trim(part, " \t")
-		if p == "" {
-			continue
-		}
+	ok = true
+	forEachElement(v, func(p string) {
 		if !isToken(p) {
-			return out, false
+			ok = false
 		}
-		out = append(out, p)
-	}
-	return out, true
+		if ok {
+			out = append(out, p)
+		}
+	})
+	return out, ok
 }
 
 func isToken(s string) bool {

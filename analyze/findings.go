@@ -72,10 +72,19 @@ func strength(v *exView) int {
 	return s
 }
 
+// observeNote is observe with a constant note.
+func (a *analyzer) observeNote(v *exView, r ruleIdx, cls originClass, bits uint32, note string) {
+	if g, rep := a.observe(v, r, cls, bits); rep {
+		g.note = note
+	}
+}
+
 // observe adds exchange v to the group of rule r for origin class cls.
-func (a *analyzer) observe(v *exView, r ruleIdx, cls originClass, bits uint32, note string) {
+// rep reports that v became the group's representative (its evidence was
+// taken): the caller then sets the note, so notes cost nothing otherwise.
+func (a *analyzer) observe(v *exView, r ruleIdx, cls originClass, bits uint32) (g *group, rep bool) {
 	k := groupKey{rule: r, host: v.host.id, method: v.method, path: v.path, class: cls}
-	g := a.groups[k]
+	g = a.groups[k]
 	s := strength(v)
 	if g == nil {
 		g = &group{key: k, host: v.host, ep: v.ep, strength: -1}
@@ -87,12 +96,7 @@ func (a *analyzer) observe(v *exView, r ruleIdx, cls originClass, bits uint32, n
 		g.strength = s
 		g.origin = v.origin
 		g.evidence = evidenceLines(v, &rules[r])
-		if note != "" {
-			g.note = note
-		}
-	}
-	if g.note == "" {
-		g.note = note
+		rep = true
 	}
 	g.below400 = g.below400 || v.status < 400
 	g.nonStatic = g.nonStatic || !v.static || v.cookie
@@ -102,6 +106,7 @@ func (a *analyzer) observe(v *exView, r ruleIdx, cls originClass, bits uint32, n
 	g.private = g.private || v.serverPrivate
 	g.cookie = g.cookie || v.cookie
 	g.bits |= bits
+	return g, rep
 }
 
 // evidenceLines returns the header lines rule r names, as sent, with
@@ -374,10 +379,19 @@ func (a *analyzer) inconsistent(h *hostState) []string {
 		if len(u.allowedAt) == 0 || len(u.refusedAt) == 0 {
 			continue
 		}
-		out = append(out, a.in.str(id)+": allowed at "+strings.Join(u.allowedAt, ", ")+"; refused at "+strings.Join(u.refusedAt, ", "))
+		out = append(out, a.in.str(id)+": allowed at "+a.endpointList(u.allowedAt)+"; refused at "+a.endpointList(u.refusedAt))
 		if len(out) >= 20 {
 			break
 		}
 	}
 	return out
+}
+
+// endpointList renders method<<32|path ids as "GET /a, PUT /b".
+func (a *analyzer) endpointList(ids idSet) string {
+	parts := make([]string, len(ids))
+	for i, id := range ids {
+		parts[i] = a.in.str(uint32(id>>32)) + " " + a.in.str(uint32(id))
+	}
+	return strings.Join(parts, ", ")
 }

@@ -324,7 +324,7 @@ func (a *analyzer) add(ex *storage.Exchange) {
 		pf.verdictIdx = len(a.verdicts)
 		a.verdicts = append(a.verdicts, storage.Verdict{ExchangeID: ex.ID, Shared: pf.passed(), Reason: pf.reason})
 		v.verdict, v.verdictSet = pf.reason, true
-		a.checkPreflight(v)
+		a.checkPreflight(v, pf)
 	case v.hasOrigin && v.crossOrigin && v.corsMode:
 		a.stats.corsRequests++
 		a.corsActual(v)
@@ -364,7 +364,9 @@ func (a *analyzer) corsActual(v *exView) {
 	if kind == "" {
 		if v.needsPreflight {
 			a.stats.unpairedNeedsPreflight++
-			a.observe(v, rNonSimpleWithoutPreflight, v.cls.cls, 0, nonSimpleWhy(ex.Method, v.unsafeHeaders))
+			if g, rep := a.observe(v, rNonSimpleWithoutPreflight, v.cls.cls, 0); rep {
+				g.note = nonSimpleWhy(ex.Method, v.unsafeHeaders)
+			}
 		}
 		return
 	}
@@ -406,18 +408,24 @@ func (a *analyzer) corsActual(v *exView) {
 	}
 	cls := v.cls.cls
 	if pf.passed() && v.verdict != "" {
-		a.observe(v, rPreflightOKActualUnshared, cls, 0, "preflight passed, actual response failed: "+v.verdict)
+		if g, rep := a.observe(v, rPreflightOKActualUnshared, cls, 0); rep {
+			g.note = "preflight passed, actual response failed: " + v.verdict
+		}
 	}
 	if !pf.passed() && pf.reason != reasonNoResponse && kind != pairCached {
-		a.observe(v, rPreflightFailedActualSent, cls, 0, "preflight failed ("+pf.reason+") yet the request was sent")
+		if g, rep := a.observe(v, rPreflightFailedActualSent, cls, 0); rep {
+			g.note = "preflight failed (" + pf.reason + ") yet the request was sent"
+		}
 	}
 	if pf.status != 0 && (pf.acao != v.acaoJoined || pf.acac != v.acac || (pf.acacN > 0) != (v.acacN > 0)) {
-		a.observe(v, rPolicySplit, cls, 0, "preflight answered ACAO "+quoteOrNone(pf.acao, pf.acaoN)+
-			", ACAC "+quoteOrNone(pf.acac, pf.acacN)+"; actual answered ACAO "+quoteOrNone(v.acaoJoined, v.acaoN)+
-			", ACAC "+quoteOrNone(v.acac, v.acacN))
+		if g, rep := a.observe(v, rPolicySplit, cls, 0); rep {
+			g.note = "preflight answered ACAO " + quoteOrNone(pf.acao, pf.acaoN) +
+				", ACAC " + quoteOrNone(pf.acac, pf.acacN) + "; actual answered ACAO " + quoteOrNone(v.acaoJoined, v.acaoN) +
+				", ACAC " + quoteOrNone(v.acac, v.acacN)
+		}
 	}
 	if v.include && !(pf.acacN == 1 && pf.acac == "true") && pf.status != 0 {
-		a.observe(v, rPreflightCredMismatch, cls, 0, "")
+		a.observe(v, rPreflightCredMismatch, cls, 0)
 	}
 }
 
@@ -508,7 +516,7 @@ func (a *analyzer) updatePolicy(v *exView) {
 				u = &originUse{}
 				h.originEndpoints[v.originID] = u
 			}
-			where := v.ex.Method + " " + v.pathT
+			where := uint64(v.method)<<32 | uint64(v.path)
 			if allowed {
 				u.allowedAt.add(where)
 			} else if refused {
@@ -548,13 +556,13 @@ func (a *analyzer) checkOriginTrust(v *exView) {
 	switch v.acao {
 	case "*":
 		if v.acacTrue {
-			a.observe(v, rWildcardCred, classAny, bitWildcard, "")
+			a.observe(v, rWildcardCred, classAny, bitWildcard)
 		} else {
-			a.observe(v, rWildcard, classAny, bitWildcard, "")
+			a.observe(v, rWildcard, classAny, bitWildcard)
 		}
 		return
 	case "null":
-		a.observe(v, rNullTrusted, classNull, bitNull, "")
+		a.observe(v, rNullTrusted, classNull, bitNull)
 		return
 	}
 	if a.trusted(v.acao) || v.acao == v.host.t.origin {
@@ -566,10 +574,10 @@ func (a *analyzer) checkOriginTrust(v *exView) {
 		if ac.cls == classPrivate {
 			bits |= bitLoopbackOrigin
 		}
-		a.observe(v, rInsecureOrigin, classHTTP, bits, "")
+		a.observe(v, rInsecureOrigin, classHTTP, bits)
 	}
 	if ac.cls == classUserContent {
-		a.observe(v, rThirdParty, classUserContent, 0, "")
+		a.observe(v, rThirdParty, classUserContent, 0)
 	}
 	if !v.echo {
 		return
@@ -577,26 +585,26 @@ func (a *analyzer) checkOriginTrust(v *exView) {
 	cls := v.cls.cls
 	switch cls {
 	case classInvalid:
-		a.observe(v, rHeaderInjection, classInvalid, 0, "the request Origin is not origin syntax and was echoed")
+		a.observeNote(v, rHeaderInjection, classInvalid, 0, "the request Origin is not origin syntax and was echoed")
 		return
 	case classBypass:
-		a.observe(v, rBypass, classBypass, bitEcho, "")
+		a.observe(v, rBypass, classBypass, bitEcho)
 	case classPrivate:
 		if v.acacTrue && !v.serverPrivate {
-			a.observe(v, rDevOrigin, classPrivate, 0, "")
+			a.observe(v, rDevOrigin, classPrivate, 0)
 		}
 		return
 	case classSameSite:
-		a.observe(v, rAnySubdomain, classSameSite, 0, "")
+		a.observe(v, rAnySubdomain, classSameSite, 0)
 		return
 	case classForeign, classHTTP, classUserContent:
 	default:
 		return
 	}
 	if v.acacTrue {
-		a.observe(v, rReflectAnyCred, cls, bitEcho, "")
+		a.observe(v, rReflectAnyCred, cls, bitEcho)
 	} else {
-		a.observe(v, rReflectAny, cls, bitEcho, "")
+		a.observe(v, rReflectAny, cls, bitEcho)
 	}
 }
 
@@ -607,7 +615,8 @@ var sensitiveExpose = map[string]bool{
 	"x-amz-security-token": true, "proxy-authorization": true, "x-jwt": true, "*": true,
 }
 
-func sensitiveHeaderName(lower string) bool {
+func sensitiveHeaderName(tok string) bool {
+	lower := asciiLower(tok)
 	if sensitiveExpose[lower] {
 		return true
 	}
@@ -619,77 +628,96 @@ func (a *analyzer) checkSyntax(v *exView) {
 	cls := v.cls.cls
 	switch {
 	case v.acaoN > 1:
-		a.observe(v, rACAOMalformed, cls, 0, strconv.Itoa(v.acaoN)+" Access-Control-Allow-Origin fields (browsers reject the response)")
+		if g, rep := a.observe(v, rACAOMalformed, cls, 0); rep {
+			g.note = strconv.Itoa(v.acaoN) + " Access-Control-Allow-Origin fields (browsers reject the response)"
+		}
 	case v.acaoN == 1 && v.acao != "*" && v.acao != "null":
 		if o := parseOrigin(v.acao); !o.valid || !o.canonical {
-			a.observe(v, rACAOMalformed, cls, 0, "not a serialized origin: "+strconv.Quote(v.acao))
+			if g, rep := a.observe(v, rACAOMalformed, cls, 0); rep {
+				g.note = "not a serialized origin: " + strconv.Quote(v.acao)
+			}
 		} else if v.hasOrigin && v.acao != v.origin {
-			a.observe(v, rACAOMismatch, cls, 0, "")
+			a.observe(v, rACAOMismatch, cls, 0)
 		}
 	}
 	if v.acacN > 0 && !v.acacTrue {
-		a.observe(v, rACACInvalid, cls, 0, "value "+strconv.Quote(v.acac)+" is not exactly true")
+		if g, rep := a.observe(v, rACACInvalid, cls, 0); rep {
+			g.note = "value " + strconv.Quote(v.acac) + " is not exactly true"
+		}
 	}
 	if v.acaoN == 0 && v.hasOrigin && v.crossOrigin && (v.acacN > 0 || v.hasACAM || v.hasACAH || v.hasACEH || v.hasACMA) {
-		a.observe(v, rHeadersWithoutACAO, cls, 0, "")
+		a.observe(v, rHeadersWithoutACAO, cls, 0)
 	}
 	if v.acacTrue && (hasStarToken(v.acam) || hasStarToken(v.acah) || hasStarToken(v.aceh)) {
-		a.observe(v, rStarTokensCred, cls, 0, "")
+		a.observe(v, rStarTokensCred, cls, 0)
 	}
 	bits := echoBits(v)
-	if v.hasACEH && v.acaoN == 1 {
-		var sens []string
-		toks, _ := parseTokenList(v.aceh)
-		for _, t := range toks {
-			if l := asciiLower(t); sensitiveHeaderName(l) {
-				sens = append(sens, t)
-			}
-		}
-		if len(sens) > 0 {
-			a.observe(v, rExposeSensitive, cls, bits, "exposes "+strings.Join(sens, ", "))
+	if v.hasACEH && v.acaoN == 1 && matchTokens(v.aceh, sensitiveHeaderName) != "" {
+		if g, rep := a.observe(v, rExposeSensitive, cls, bits); rep {
+			g.note = "exposes " + matchTokens(v.aceh, sensitiveHeaderName)
 		}
 	}
-	if v.hasACAM && v.acaoN > 0 {
-		var sens []string
-		toks, _ := parseTokenList(v.acam)
-		for _, t := range toks {
-			switch strings.ToUpper(t) {
-			case "GET", "HEAD", "POST", "OPTIONS":
-			default:
-				sens = append(sens, t)
-			}
-		}
-		if len(sens) > 0 {
-			a.observe(v, rSensitiveMethods, cls, bits, "allows "+strings.Join(sens, ", "))
+	if v.hasACAM && v.acaoN > 0 && matchTokens(v.acam, unusualMethod) != "" {
+		if g, rep := a.observe(v, rSensitiveMethods, cls, bits); rep {
+			g.note = "allows " + matchTokens(v.acam, unusualMethod)
 		}
 	}
 	if v.status >= 300 && v.status < 400 && v.hasOrigin && v.crossOrigin && v.corsMode && v.acaoN == 0 {
-		a.observe(v, rRedirectMissingACAO, cls, 0, "")
+		a.observe(v, rRedirectMissingACAO, cls, 0)
 	}
 }
 
 func hasStarToken(list string) bool {
-	for _, t := range strings.Split(list, ",") {
-		if strings.TrimSpace(t) == "*" {
-			return true
+	return matchTokens(list, func(t string) bool { return t == "*" }) != ""
+}
+
+func unusualMethod(t string) bool {
+	switch strings.ToUpper(t) {
+	case "GET", "HEAD", "POST", "OPTIONS":
+		return false
+	}
+	return true
+}
+
+// matchTokens returns the comma-list elements of list for which match
+// (given the element, trimmed) is true, joined by ", ". It allocates only
+// when an element matches.
+func matchTokens(list string, match func(string) bool) string {
+	out := ""
+	for list != "" {
+		tok := list
+		if i := strings.IndexByte(list, ','); i >= 0 {
+			tok, list = list[:i], list[i+1:]
+		} else {
+			list = ""
+		}
+		tok = strings.Trim(tok, " \t")
+		if tok == "" || !match(tok) {
+			continue
+		}
+		if out == "" {
+			out = tok
+		} else {
+			out += ", " + tok
 		}
 	}
-	return false
+	return out
 }
 
 // checkPreflight runs the preflight-only rules of group C and E.
-func (a *analyzer) checkPreflight(v *exView) {
+func (a *analyzer) checkPreflight(v *exView, pf *pfEntry) {
 	cls := v.cls.cls
 	if v.status != 0 && !isOKStatus(v.status) {
-		a.observe(v, rPreflightBadStatus, cls, 0, "status "+strconv.Itoa(v.status))
+		if g, rep := a.observe(v, rPreflightBadStatus, cls, 0); rep {
+			g.note = "status " + strconv.Itoa(v.status)
+		}
 	}
 	if v.status == 0 {
 		return
 	}
-	acrh := parseRequestedHeaders(v.acrh)
-	if containsSorted(acrh, "authorization") {
+	if containsSorted(pf.acrh, "authorization") {
 		if toks, _ := parseTokenList(v.acah); len(toks) == 1 && toks[0] == "*" {
-			a.observe(v, rAuthorizationWildcard, cls, 0, "")
+			a.observe(v, rAuthorizationWildcard, cls, 0)
 		}
 	}
 	if v.hasACMA {
@@ -707,17 +735,19 @@ func (a *analyzer) checkPreflight(v *exView) {
 			if v.acrpn {
 				bits |= bitPNA
 			}
-			a.observe(v, rMaxAgeExcessive, cls, bits|echoBits(v), "Access-Control-Max-Age: "+v.acma)
+			if g, rep := a.observe(v, rMaxAgeExcessive, cls, bits|echoBits(v)); rep {
+				g.note = "Access-Control-Max-Age: " + v.acma
+			}
 		}
 	}
 	if v.hasACAM && v.acam == v.acrm && (!v.hasACRH || v.hasACAH && v.acah == v.acrh) {
 		v.host.reflectSigs.add(v.acrm + "|" + v.acrh)
-		a.observe(v, rPreflightReflects, cls, 0, "")
+		a.observe(v, rPreflightReflects, cls, 0)
 	}
 	if v.acrpn && v.acapn == "true" && v.acaoN == 1 {
 		b := echoBits(v)
 		if b&(bitWildcard|bitNull|bitEcho) != 0 {
-			a.observe(v, rPNAPermissive, cls, b, "")
+			a.observe(v, rPNAPermissive, cls, b)
 		}
 	}
 }
@@ -730,9 +760,9 @@ func (a *analyzer) checkPrivateNetwork(v *exView) {
 	b := echoBits(v)
 	switch {
 	case b&bitWildcard != 0:
-		a.observe(v, rPermissiveOnPrivate, classAny, b, "")
+		a.observe(v, rPermissiveOnPrivate, classAny, b)
 	case b&bitEcho != 0:
-		a.observe(v, rPermissiveOnPrivate, v.cls.cls, b, "")
+		a.observe(v, rPermissiveOnPrivate, v.cls.cls, b)
 	}
 }
 
@@ -741,22 +771,24 @@ func (a *analyzer) checkCaching(v *exView, hadACAO bool) {
 	cls := v.cls.cls
 	if v.acaoN == 0 {
 		if v.hasOrigin && v.cacheHit && hadACAO {
-			a.observe(v, rCacheHitMismatch, cls, 0, "cache hit without ACAO where this endpoint sent one before")
+			a.observeNote(v, rCacheHitMismatch, cls, 0, "cache hit without ACAO where this endpoint sent one before")
 		}
 		return
 	}
 	if v.acao != "*" && !v.varyOrigin && !v.varyStar {
-		a.observe(v, rMissingVary, cls, 0, "")
+		a.observe(v, rMissingVary, cls, 0)
 	}
 	if v.cacheHit && v.hasOrigin && v.acao != "*" && v.acaoJoined != v.origin {
-		a.observe(v, rCacheHitMismatch, cls, 0, "cache hit answering Origin "+strconv.Quote(v.origin)+" with ACAO "+strconv.Quote(v.acaoJoined))
+		if g, rep := a.observe(v, rCacheHitMismatch, cls, 0); rep {
+			g.note = "cache hit answering Origin " + strconv.Quote(v.origin) + " with ACAO " + strconv.Quote(v.acaoJoined)
+		}
 	}
 	if v.varyOrigin {
 		var b uint32
 		if v.acao == "*" {
 			b = bitWildcard
 		}
-		a.observe(v, rVaryOnStatic, cls, b, "")
+		a.observe(v, rVaryOnStatic, cls, b)
 	}
 }
 
@@ -792,16 +824,16 @@ func (a *analyzer) checkWebSocket(v *exView) {
 		}
 	}
 	if accepted && v.hasOrigin && v.crossSite && cred {
-		a.observe(v, rWSCrossSite, cls, 0, "")
+		a.observe(v, rWSCrossSite, cls, 0)
 	}
 	if accepted && v.hasOrigin {
-		a.observe(v, rWSOriginNotValidated, cls, 0, "")
+		a.observe(v, rWSOriginNotValidated, cls, 0)
 	}
 	if accepted && v.cookie && !v.authz {
-		a.observe(v, rWSCookieOnly, cls, 0, "")
+		a.observe(v, rWSCookieOnly, cls, 0)
 	}
 	if cred && (ex.Scheme == "ws" || ex.Scheme == "http") {
-		a.observe(v, rWSCleartext, cls, 0, "")
+		a.observe(v, rWSCleartext, cls, 0)
 	}
 }
 
@@ -810,7 +842,7 @@ func (a *analyzer) checkCSRF(v *exView) {
 	ex := v.ex
 	if v.hasOrigin && strings.EqualFold(v.sfs, "cross-site") && strings.EqualFold(v.sfm, "cors") &&
 		v.cookie && v.echo && v.acacTrue && isOKStatus(v.status) {
-		a.observe(v, rLiveRead, v.cls.cls, 0, "")
+		a.observe(v, rLiveRead, v.cls.cls, 0)
 	}
 	switch ex.Method {
 	case "GET", "HEAD", "OPTIONS", "TRACE", "CONNECT":
@@ -826,7 +858,7 @@ func (a *analyzer) checkCSRF(v *exView) {
 			a.csrfState(v).sameSite = true
 		case classForeign, classNull, classHTTP, classBypass, classUserContent, classPrivate, classInvalid:
 			a.csrfState(v).foreign = true
-			a.observe(v, rCSRFOriginNotChecked, cls, 0, "")
+			a.observe(v, rCSRFOriginNotChecked, cls, 0)
 		}
 	}
 	if !v.crossSite {
@@ -839,10 +871,10 @@ func (a *analyzer) checkCSRF(v *exView) {
 		return // authorised by a preflight: CORS trust, not CSRF
 	}
 	if mimeEssence(v.reqCT) == "text/plain" && looksJSON(ex.RequestBody, ex.RequestBodySize) {
-		a.observe(v, rCSRFJSONTextPlain, cls, 0, "JSON body sent as text/plain")
+		a.observeNote(v, rCSRFJSONTextPlain, cls, 0, "JSON body sent as text/plain")
 		return
 	}
-	a.observe(v, rCSRFSimpleWrite, cls, 0, "")
+	a.observe(v, rCSRFSimpleWrite, cls, 0)
 }
 
 func (a *analyzer) csrfState(v *exView) *csrfState {

@@ -205,7 +205,7 @@ func (a *analyzer) project(ex *storage.Exchange) *exView {
 
 	v.preflight = ex.Method == "OPTIONS" && v.hasOrigin && v.hasACRM
 	v.wsUpgrade = v.wsUpgrade || ex.Upgrade == "websocket" || ex.Scheme == "ws" || ex.Scheme == "wss"
-	if ip := ex.ServerIP(); ip != nil && isPrivateIP(ip) {
+	if a.serverIsPrivate(ex) {
 		v.serverPrivate = true
 		h.serverPrivate = true
 	}
@@ -249,24 +249,37 @@ func joinField(prev string, had bool, v string) string {
 }
 
 func (a *analyzer) parseVary(v *exView, val string) {
-	for _, tok := range strings.Split(val, ",") {
-		tok = strings.TrimSpace(tok)
+	forEachElement(val, func(tok string) {
 		if tok == "*" {
 			v.varyStar = true
 		} else if strings.EqualFold(tok, "origin") {
 			v.varyOrigin = true
 		}
-	}
+	})
 }
 
 func parseCacheControl(v *exView, val string) {
-	for _, d := range strings.Split(val, ",") {
-		d = strings.ToLower(strings.TrimSpace(d))
+	forEachElement(val, func(d string) {
 		switch {
-		case d == "public", strings.HasPrefix(d, "s-maxage"):
+		case strings.EqualFold(d, "public"), len(d) >= 8 && strings.EqualFold(d[:8], "s-maxage"):
 			v.sharedCache = true
-		case d == "no-store", d == "private":
+		case strings.EqualFold(d, "no-store"), strings.EqualFold(d, "private"):
 			v.noStore = true
+		}
+	})
+}
+
+// forEachElement calls f with each trimmed, non-empty comma-list element.
+func forEachElement(list string, f func(string)) {
+	for list != "" {
+		tok := list
+		if i := strings.IndexByte(list, ','); i >= 0 {
+			tok, list = list[:i], list[i+1:]
+		} else {
+			list = ""
+		}
+		if tok = strings.Trim(tok, " \t"); tok != "" {
+			f(tok)
 		}
 	}
 }
