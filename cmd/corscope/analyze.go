@@ -1,0 +1,378 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"regexp"
+	"sort"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/corscope/corscope/analyze"
+	"github.com/corscope/corscope/analyze/catalog"
+	"github.com/corscope/corscope/analyze/config"
+	"github.com/corscope/corscope/analyze/report"
+	"github.com/corscope/corscope/storage"
+)
+
+type reportFlags struct {
+	format   string
+	failOn   string
+	baseline string
+	verbose  bool
+	output   string
+}
+
+func (r *reportFlags) add(cmd *cobra.Command) {
+	cmd.Flags().StringVar(&r.format, "format", "", "text, json, ndjson, sarif or markdown (default text)")
+	cmd.Flags().StringVar(&r.failOn, "fail-on", "never", "exit 1 when a finding is at or above: critical, high, medium, low, info, never")
+	cmd.Flags().StringVar(&r.baseline, "baseline", "", "report only findings whose fingerprint is not in this baseline file")
+	cmd.Flags().BoolVarP(&r.verbose, "verbose", "v", false, "print secrets in evidence in full")
+	cmd.Flags().StringVarP(&r.output, "output", "o", "", "write the report to this file (mode 0600) instead of stdout")
+}
+
+func (r *reportFlags) check() error {
+	if r.format == "" {
+		r.format = "text"
+	}
+	if err := checkFormat(r.format, "text", "json", "ndjson", "sarif", "markdown"); err != nil {
+		return err
+	}
+	if _, err := report.FailOn(nil, r.failOn); err != nil {
+		return withCode(exitUsage, err)
+	}
+	return nil
+}
+
+func addAnalyzerCommands(root *cobra.Command, g *globalFlags) {
+	root.AddCommand(newAuditCmd(g), newAnalyzeCmd(g), newReportCmd(g), newRulesCmd(), newBaselineCmd(g))
+}
+
+// loadConfig reads --config, or ./corscope.yaml when present.
+func loadConfig(g *globalFlags) (*config.Config, error) {
+	path := g.config
+	if path == "" {
+		if _, err := os.Stat(config.DefaultName); err != nil {
+			return &config.Config{}, nil
+		}
+		path = config.DefaultName
+	}
+	c, err := config.Load(path)
+	if err != nil {
+		return nil, withCode(exitUsage, err)
+	}
+	return c, nil
+}
+
+// runAnalysis streams every stored exchange through the analyzer and
+// stores what it decided, replacing the previous run.
+func runAnalysis(ctx context.Context, st *storage.Store, cfg *config.Config) (*storage.Analysis, error) {
+	started := time.Now().UTC()
+	it, err := st.Iterate(ctx, storage.Query{})
+	if err != nil {
+		return nil, err
+	}
+	defer it.Close()
+	acfg := analyze.Config{}
+	for _, t := range cfg.TrustedOrigins {
+		re, err := regexp.Compile(`^(?:` + t.Pattern + `)$`)
+		if err != nil {
+			return nil, withCode(exitUsage, fmt.Errorf("trusted_origins: %w", err))
+		}
+		acfg.TrustedOrigins = append(acfg.TrustedOrigins, re)
+	}
+	res, err := analyze.Analyze(ctx, it.Next, acfg)
+	if err != nil {
+		return nil, fmt.Errorf("analyze: %w", err)
+	}
+	it.Close()
+	a := &storage.Analysis{
+		Run:      storage.Run{Started: started, Finished: time.Now().UTC(), Version: version, Stats: res.Stats},
+		Findings: res.Findings, Pairings: res.Pairings, Verdicts: res.Verdicts, Hosts: res.Hosts,
+	}
+	if err := st.SaveAnalysis(ctx, a); err != nil {
+		return nil, err
+	}
+	return a, nil
+}
+
+func newAnalyzeCmd(g *globalFlags) *cobra.Command {
+	return &cobra.Command{
+		Use:   "analyze [flags]",
+		Short: "(Re)run the rules over everything stored; findings replace the previous run's",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			cfg, err := loadConfig(g)
+			if err != nil {
+				return err
+			}
+			st, err := openStore(g)
+			if err != nil {
+				return err
+			}
+			defer st.Close()
+			a, err := runAnalysis(cmd.Context(), st, cfg)
+			if err != nil {
+				return err
+			}
+			if !g.quiet {
+				counts := map[string]int{}
+				for _, f := range a.Findings {
+					counts[f.Severity]++
+				}
+				var parts []string
+				for _, s := range []string{"critical", "high", "medium", "low", "info"} {
+					if counts[s] > 0 {
+						parts = append(parts, fmt.Sprintf("%d %s", counts[s], s))
+					}
+				}
+				summary := "no findings"
+				if len(parts) > 0 {
+					summary = strings.Join(parts, ", ")
+				}
+				fmt.Fprintf(cmd.ErrOrStderr(), "analyzed %d exchanges in %s: %s\n", a.Run.Stats["exchanges"],
+					a.Run.Finished.Sub(a.Run.Started).Round(time.Millisecond), summary)
+			}
+			return nil
+		},
+	}
+}
+
+func newReportCmd(g *globalFlags) *cobra.Command {
+	rf := &reportFlags{}
+	cmd := &cobra.Command{
+		Use:   "report [flags]",
+		Short: "Print the findings of the last analysis",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := rf.check(); err != nil {
+				return err
+			}
+			cfg, err := loadConfig(g)
+			if err != nil {
+				return err
+			}
+			st, err := openStore(g)
+			if err != nil {
+				return err
+			}
+			defer st.Close()
+			run, err := st.LastRun(cmd.Context())
+			if err != nil {
+				return err
+			}
+			if run == nil {
+				if _, err := runAnalysis(cmd.Context(), st, cfg); err != nil {
+					return err
+				}
+			}
+			return writeReport(cmd.Context(), st, cfg, rf, cmd.OutOrStdout())
+		},
+	}
+	rf.add(cmd)
+	return cmd
+}
+
+func newAuditCmd(g *globalFlags) *cobra.Command {
+	rf := &reportFlags{}
+	cmd := &cobra.Command{
+		Use:   "audit [flags] INPUT...",
+		Short: "Ingest, analyze and report in one step (temporary database unless --db is given)",
+		Args:  cobra.MinimumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := rf.check(); err != nil {
+				return err
+			}
+			cfg, err := loadConfig(g)
+			if err != nil {
+				return err
+			}
+			if !cmd.Flags().Changed("db") {
+				g.db = storage.MemoryPath
+			}
+			st, err := openStore(g)
+			if err != nil {
+				return err
+			}
+			defer st.Close()
+			_, ingestErr := ingestAll(cmd.Context(), st, g, args, cmd.ErrOrStderr())
+			var ee *exitError
+			if ingestErr != nil && (!errors.As(ingestErr, &ee) || ee.code == 130) {
+				return ingestErr
+			}
+			if n, _ := st.Count(cmd.Context(), "inputs"); n == 0 {
+				return ingestErr // nothing readable at all
+			}
+			if _, err := runAnalysis(cmd.Context(), st, cfg); err != nil {
+				return err
+			}
+			if err := writeReport(cmd.Context(), st, cfg, rf, cmd.OutOrStdout()); err != nil {
+				// A findings exit (1) yields to an input error (2, 3): a
+				// broken input is the more urgent thing for CI to see.
+				if ingestErr != nil {
+					return ingestErr
+				}
+				return err
+			}
+			return ingestErr
+		},
+	}
+	rf.add(cmd)
+	return cmd
+}
+
+// writeReport applies suppressions and the baseline, renders the report and
+// returns exit code 1 when a finding reaches --fail-on.
+func writeReport(ctx context.Context, st *storage.Store, cfg *config.Config, rf *reportFlags, stdout io.Writer) error {
+	findings, err := st.Findings(ctx)
+	if err != nil {
+		return err
+	}
+	kept, warnings := cfg.Apply(findings, time.Now())
+	baselinePath := rf.baseline
+	if baselinePath == "" {
+		baselinePath = cfg.BaselinePath()
+	}
+	if baselinePath != "" {
+		b, err := config.LoadBaseline(baselinePath)
+		if err != nil {
+			return withCode(exitUsage, err)
+		}
+		kept = b.New(kept)
+	}
+	hosts, err := st.HostPolicies(ctx)
+	if err != nil {
+		return err
+	}
+	stats, err := st.Stats(ctx)
+	if err != nil {
+		return err
+	}
+	inputs, err := st.Inputs(ctx)
+	if err != nil {
+		return err
+	}
+	rep := &report.Report{ToolVersion: version, Stats: stats, Hosts: hosts, Findings: kept, Warnings: warnings}
+	for _, in := range inputs {
+		rep.Inputs = append(rep.Inputs, report.Input{Path: in.Path, Format: in.Format, SHA256: in.SHA256,
+			Exchanges: in.Exchanges, Warnings: in.Warnings})
+	}
+	out := stdout
+	color := useColor()
+	if rf.output != "" {
+		f, err := os.OpenFile(rf.output, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
+		if err != nil {
+			return withCode(exitUsage, err)
+		}
+		defer f.Close()
+		out, color = f, false
+	}
+	if err := report.Write(out, rep, rf.format, report.Options{Color: color, Verbose: rf.verbose}); err != nil {
+		return err
+	}
+	fail, _ := report.FailOn(kept, rf.failOn)
+	if fail {
+		return withCode(exitFindings, nil)
+	}
+	return nil
+}
+
+func newRulesCmd() *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "rules [explain ID]",
+		Short: "List the rule catalogue, or explain one rule",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			tw := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 4, 2, ' ', 0)
+			fmt.Fprintln(tw, "GROUP\tID\tSEVERITY\tCWE\tTITLE")
+			for _, r := range catalog.All() {
+				cwe := "-"
+				if r.CWE != 0 {
+					cwe = fmt.Sprint(r.CWE)
+				}
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", r.Group, r.ID, r.BaseSeverity, cwe, r.Title)
+			}
+			return tw.Flush()
+		},
+	}
+	explain := &cobra.Command{
+		Use:   "explain ID",
+		Short: "What a rule finds, why it matters, how it is exploited and fixed",
+		Args:  cobra.ExactArgs(1),
+		ValidArgsFunction: func(cmd *cobra.Command, args []string, toComplete string) ([]string, cobra.ShellCompDirective) {
+			var ids []string
+			for _, r := range catalog.All() {
+				ids = append(ids, r.ID)
+			}
+			sort.Strings(ids)
+			return ids, cobra.ShellCompDirectiveNoFileComp
+		},
+		RunE: func(cmd *cobra.Command, args []string) error {
+			r, ok := catalog.Lookup(args[0])
+			if !ok {
+				return withCode(exitUsage, fmt.Errorf("no rule %q (see 'corscope rules')", args[0]))
+			}
+			w := cmd.OutOrStdout()
+			cwe := ""
+			if r.CWE != 0 {
+				cwe = fmt.Sprintf(", CWE-%d", r.CWE)
+			}
+			fmt.Fprintf(w, "%s — %s\nGroup %s, base severity %s%s\n\n", r.ID, r.Title, r.Group, r.BaseSeverity, cwe)
+			for _, sec := range []struct{ head, body string }{
+				{"What it finds", r.Summary}, {"Why it matters", r.Why}, {"How it is exploited", r.Exploit},
+				{"How to fix", r.Fix},
+			} {
+				fmt.Fprintf(w, "%s\n  %s\n\n", sec.head, strings.ReplaceAll(strings.TrimSpace(sec.body), "\n", "\n  "))
+			}
+			if len(r.References) > 0 {
+				fmt.Fprintln(w, "References")
+				for _, ref := range r.References {
+					fmt.Fprintln(w, "  "+ref)
+				}
+			}
+			return nil
+		},
+	}
+	cmd.AddCommand(explain)
+	return cmd
+}
+
+func newBaselineCmd(g *globalFlags) *cobra.Command {
+	cmd := &cobra.Command{Use: "baseline", Short: "Manage the baseline of accepted findings"}
+	var output string
+	write := &cobra.Command{
+		Use:   "write [-o FILE]",
+		Short: "Write the current findings' fingerprints as a baseline, so CI reports only new ones",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			st, err := openStore(g)
+			if err != nil {
+				return err
+			}
+			defer st.Close()
+			fs, err := st.Findings(cmd.Context())
+			if err != nil {
+				return err
+			}
+			out := cmd.OutOrStdout()
+			if output != "" && output != "-" {
+				f, err := os.OpenFile(output, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
+				if err != nil {
+					return withCode(exitUsage, err)
+				}
+				defer f.Close()
+				out = f
+			}
+			return config.WriteBaseline(out, fs)
+		},
+	}
+	write.Flags().StringVarP(&output, "output", "o", "corscope-baseline.json", "baseline file (- for stdout)")
+	cmd.AddCommand(write)
+	return cmd
+}
