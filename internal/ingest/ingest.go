@@ -61,9 +61,9 @@ func File(ctx context.Context, st *storage.Store, path string, opts Options) (*R
 		opts.MaxBody = 1 << 20
 	}
 	var (
-		r     io.Reader
-		size  int64
-		sum   string
+		r      io.Reader
+		size   int64
+		sum    string
 		hasher hash.Hash
 	)
 	if path == "-" {
