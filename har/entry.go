@@ -518,6 +518,7 @@ func (d *decoder) decodeBody(b *body) (data []byte, size int64, warn string) {
 		d.b64 = unescape(d.b64[:0], b.raw, -1)
 		text = d.b64
 	}
+	sent := text
 	if hasB64Space(text) {
 		buf := d.b64
 		if b.escaped {
@@ -534,11 +535,7 @@ func (d *decoder) decodeBody(b *body) (data []byte, size int64, warn string) {
 	}
 	enc := pickEncoding(text)
 	if enc == nil {
-		size = int64(len(text))
-		if d.maxBody < 0 {
-			return nil, size, "body: invalid base64, kept as sent"
-		}
-		return append([]byte(nil), text[:min(size, d.maxBody)]...), size, "body: invalid base64, kept as sent"
+		return d.keepSent(sent)
 	}
 	size = int64(enc.DecodedLen(len(text)))
 	if enc == base64.StdEncoding || enc == base64.URLEncoding {
@@ -556,12 +553,22 @@ func (d *decoder) decodeBody(b *body) (data []byte, size int64, warn string) {
 	out := make([]byte, enc.DecodedLen(len(chunk)))
 	n, err := enc.Decode(out, chunk)
 	if err != nil {
-		return append([]byte(nil), text[:min(int64(len(text)), d.maxBody)]...), int64(len(text)), "body: invalid base64, kept as sent"
+		return d.keepSent(sent)
 	}
 	if int64(n) > want {
 		n = int(want)
 	}
 	return out[:n], size, ""
+}
+
+// keepSent stores a body marked base64 that is not, as the text it is.
+func (d *decoder) keepSent(text []byte) ([]byte, int64, string) {
+	const warn = "body: invalid base64, kept as sent"
+	size := int64(len(text))
+	if d.maxBody < 0 {
+		return nil, size, warn
+	}
+	return append([]byte(nil), text[:min(size, d.maxBody)]...), size, warn
 }
 
 func hasB64Space(b []byte) bool {

@@ -41,6 +41,7 @@ type Linker struct {
 	waiting  map[string][]*lact // actuals not yet settled, by key
 	actualID map[string]lactRef // recent actuals by their producer id
 	order    []lref             // everything pending, in observation order, for expiry
+	head     int                // order[:head] is done
 	latest   time.Time
 	links    []storage.Pairing
 	unlinked map[string]int
@@ -237,48 +238,54 @@ func (l *Linker) dropWaiting(key string, id int64) {
 // expire settles actuals whose wait is over and drops preflights older
 // than the window. With all set, everything pending is finished.
 func (l *Linker) expire(all bool) {
-	i := 0
+	if all {
+		// actuals first, so that no preflight takes one by default
+		for _, r := range l.order[l.head:] {
+			if r.act != nil {
+				l.settle(r.act)
+			}
+		}
+	}
+	i := l.head
 	for ; i < len(l.order); i++ {
 		r := l.order[i]
 		age := l.latest.Sub(r.at)
 		over := len(l.order)-i > maxTracked
-		switch {
-		case r.act != nil:
+		if r.act != nil {
 			if !all && !over && age <= l.Settle && !r.act.done {
-				goto stop
+				break
 			}
 			l.settle(r.act)
-			l.trim(l.waiting, r.act.key)
-		case r.pre != nil:
+			l.trim(r.act.key)
+		} else if r.pre != nil {
 			if !all && !over && age <= l.Window && !r.pre.done {
-				goto stop
+				break
 			}
 			if !r.pre.done {
-				// a last chance for actuals still waiting
-				if a := l.bestWaiting(r.pre); a != nil {
-					a.done = true
-					l.link(r.pre, a.id, KindHeuristic)
-				} else {
-					r.pre.done = true
-					l.unlinked[l.reason(r.pre, all)]++
-					if r.pre.hint != "" && l.byHint[r.pre.hint] == r.pre {
-						delete(l.byHint, r.pre.hint)
-					}
+				r.pre.done = true
+				l.unlinked[l.reason(r.pre, all)]++
+				if r.pre.hint != "" && l.byHint[r.pre.hint] == r.pre {
+					delete(l.byHint, r.pre.hint)
 				}
 			}
 			l.trimPre(r.pre.key)
-		default:
+		} else {
 			if !all && !over && age <= l.Window {
-				goto stop
+				break
 			}
-			delete(l.actualID, r.src)
+			if a, ok := l.actualID[r.src]; ok && !a.started.After(r.at) {
+				delete(l.actualID, r.src)
+			}
 		}
+		l.order[i] = lref{}
 	}
-stop:
-	if i > 0 {
-		n := copy(l.order, l.order[i:])
+	l.head = i
+	// compact once the consumed prefix is the larger part
+	if l.head > 1024 && l.head*2 > len(l.order) {
+		n := copy(l.order, l.order[l.head:])
 		clear(l.order[n:])
 		l.order = l.order[:n]
+		l.head = 0
 	}
 }
 
@@ -295,7 +302,8 @@ func (l *Linker) reason(p *lpre, atEnd bool) string {
 }
 
 // trim drops settled actuals from a key's list.
-func (l *Linker) trim(m map[string][]*lact, key string) {
+func (l *Linker) trim(key string) {
+	m := l.waiting
 	list := m[key]
 	n := 0
 	for _, a := range list {
