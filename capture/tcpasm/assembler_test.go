@@ -169,7 +169,8 @@ func TestTrailingLossReportedAtFlush(t *testing.T) {
 	h := newHarness(Options{})
 	h.handshake()
 	h.send(cli, srv, cISN+1, sISN+1, 0, "GET / HTTP/1.1\r\n\r\n")
-	h.send(cli, srv, cISN+19, sISN+101, 0, "") // server's 100 bytes never captured
+	h.send(cli, srv, cISN+19, sISN+101, 0, "")                // server's 100 bytes never captured
+	h.send(cli, srv, cISN+19, sISN+1<<30, packet.FlagRST, "") // RST acks are no evidence
 	h.a.FlushAll(h.t)
 	r := h.recs[0]
 	if len(r.gaps[1]) != 1 || r.gaps[1][0] != 100 || !r.closed {
@@ -326,6 +327,7 @@ func TestScrambledStreamRebuildsEveryPresentByte(t *testing.T) {
 		segs, lost := scramble(rng, data, 0.03, 0.01, 0.10)
 		h := newHarness(Options{})
 		h.send(cli, srv, cISN, 0, packet.FlagSYN, "")
+		h.send(srv, cli, sISN, cISN+1, packet.FlagSYN, "")
 		for i := range segs {
 			h.pkt++
 			h.t = h.t.Add(time.Millisecond)
