@@ -204,6 +204,10 @@ type conn struct {
 
 const histSize = 2048
 
+// maxAckLead is the furthest an acknowledgement may run ahead of the bytes
+// seen and still count as evidence of lost capture.
+const maxAckLead = 16 << 20
+
 func after(a, b uint32) bool { return int32(a-b) > 0 }
 
 // Add feeds one decoded segment, captured at t as packet number pkt.
@@ -260,13 +264,17 @@ func (a *Assembler) Add(seg *packet.Segment, pkt int64, t time.Time) {
 			h.started, h.next = true, dataSeq
 		}
 	}
-	if seg.Flags&packet.FlagACK != 0 && peer.started {
+	// The peer's ACK proves bytes we did not see were sent, but only from
+	// a side whose own stream we track, never from a RST, and within a
+	// plausible window: challenge ACKs and stale-connection noise carry
+	// arbitrary numbers.
+	if seg.Flags&(packet.FlagACK|packet.FlagRST) == packet.FlagACK && peer.started && h.started {
 		ack := seg.Ack
 		if peer.fin && ack == peer.finSeq+1 { // acknowledging the FIN, not data
 			ack = peer.finSeq
 		}
 		if !peer.ackBeyond || after(ack, peer.maxAck) {
-			if after(ack, peer.next) {
+			if after(ack, peer.next) && ack-peer.next <= maxAckLead {
 				peer.ackBeyond, peer.maxAck = true, ack
 				if !peer.holeOpen {
 					peer.holeOpen, peer.holeSince, peer.holePkts = true, t, c.info.Packets
