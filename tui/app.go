@@ -57,13 +57,13 @@ type view interface {
 }
 
 type app struct {
-	ctx   context.Context
-	st    *storage.Store
-	src   *data.Source
+	ctx    context.Context
+	st     *storage.Store
+	src    *data.Source
 	tapp   *tview.Application
 	screen tcell.Screen
-	pages *tview.Pages
-	pump  *pump
+	pages  *tview.Pages
+	pump   *pump
 
 	statusLine *tview.TextView
 	message    *tview.TextView

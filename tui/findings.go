@@ -50,8 +50,8 @@ func newFindingsView(a *app) (*findingsView, error) {
 	return v, nil
 }
 
-func (v *findingsView) title() string      { return "findings" }
-func (v *findingsView) scope() keys.Scope  { return keys.Findings }
+func (v *findingsView) title() string     { return "findings" }
+func (v *findingsView) scope() keys.Scope { return keys.Findings }
 func (v *findingsView) refresh(st Status) {
 	if st.Findings != v.count {
 		if err := v.load(); err != nil {
