@@ -192,6 +192,12 @@ func (h *half) beginHead(at pos, tentative bool) {
 	h.tentative = tentative
 	h.hs.reset()
 	h.buf = h.buf[:0]
+	if cap(h.buf) > 16<<10 { // one huge head must not pin its buffer for the connection's life
+		h.buf = nil
+	}
+	if cap(h.hs.nls) > 1024 {
+		h.hs.nls = nil
+	}
 	h.msg = message{active: true, start: at, last: at, resp: h.dir == ServerToClient}
 }
 

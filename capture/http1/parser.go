@@ -117,6 +117,11 @@ func (p *Parser) Gap(dir Dir, lost int, t time.Time) {
 		return
 	}
 	p.half(dir).gap(lost)
+	if dir == ServerToClient && !p.s.msg.active {
+		// A final response after an interim one may be what was lost: let
+		// sequence numbers pair the next response instead of the 1xx lock.
+		p.target = nil
+	}
 	p.runDeferred()
 }
 
@@ -675,11 +680,15 @@ type bodyAcc struct {
 	codings []string
 }
 
+// expect sizes the buffer for a declared length, but only up to
+// maxPrealloc: a hostile Content-Length must not reserve memory by itself.
 func (a *bodyAcc) expect(n, max int64) {
 	if a.data == nil {
-		a.data = make([]byte, 0, min(n, max))
+		a.data = make([]byte, 0, min(n, max, maxPrealloc))
 	}
 }
+
+const maxPrealloc = 32 << 10
 
 func (a *bodyAcc) add(b []byte, max int64) {
 	a.size += int64(len(b))
