@@ -10,11 +10,19 @@ import (
 	"github.com/corscope/corscope/storage"
 )
 
+// mdRowsPerSeverity caps each severity's table in a PR comment (GitHub
+// limits a comment to 65536 characters); Verbose lists everything.
+const mdRowsPerSeverity = 50
+
+// mdSpecial are the bytes that Markdown, GFM autolinks or inline HTML give
+// a meaning; they are written as HTML entities.
+const mdSpecial = "\\`*_[]<>&|~#!()@:.{}+"
+
 // mdCell renders a wire string as inert Markdown inside a table cell:
 // control and invisible characters are escaped as for a terminal, then
-// every ASCII punctuation character becomes an HTML entity so that no
-// emphasis, link, HTML tag or cell separator can be injected into a PR
-// comment, and the value sits in <code> so it reads as data.
+// every byte Markdown, autolinking or HTML would interpret becomes an HTML
+// entity so that no emphasis, link, tag or cell separator can be injected
+// into a PR comment, and the value sits in <code> so it reads as data.
 func mdCell(s string, max int) string {
 	s = Terminal(s, max)
 	if s == "" {
@@ -25,13 +33,12 @@ func mdCell(s string, max int) string {
 	b.WriteString("<code>")
 	for i := 0; i < len(s); i++ {
 		c := s[i]
-		switch {
-		case c == ' ' || c >= '0' && c <= '9' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= 0x80:
-			b.WriteByte(c)
-		default:
+		if strings.IndexByte(mdSpecial, c) >= 0 {
 			b.WriteString("&#")
 			b.WriteString(strconv.Itoa(int(c)))
 			b.WriteByte(';')
+		} else {
+			b.WriteByte(c)
 		}
 	}
 	b.WriteString("</code>")
@@ -76,7 +83,11 @@ func writeMarkdown(w io.Writer, r *Report, opt Options) error {
 		}
 		fmt.Fprintf(bw, "\n### %s (%d)\n\n", strings.ToUpper(sev[:1])+sev[1:], len(group))
 		fmt.Fprintf(bw, "| Rule | Endpoint | Origin | Evidence | Exchanges | Fix |\n|---|---|---|---|---|---|\n")
-		for _, f := range group {
+		shown := group
+		if !opt.Verbose && len(shown) > mdRowsPerSeverity {
+			shown = shown[:mdRowsPerSeverity]
+		}
+		for _, f := range shown {
 			ev := evidence(f, opt.Verbose)
 			cells := make([]string, len(ev))
 			for i, e := range ev {
@@ -93,6 +104,9 @@ func writeMarkdown(w io.Writer, r *Report, opt Options) error {
 			fmt.Fprintf(bw, "| %s<br>%s | %s %s | %s | %s | %s | %s |\n",
 				rule, mdText(f.Title), mdCell(f.Method, 32), mdCell(redactURL(f.Endpoint, opt.Verbose), max), origin,
 				strings.Join(cells, "<br>"), mdText(exchangeList(f.Exchanges, opt.Verbose)), mdText(f.Remediation))
+		}
+		if len(shown) < len(group) {
+			fmt.Fprintf(bw, "\n%d more %s findings are not listed; see the full report.\n", len(group)-len(shown), sev)
 		}
 	}
 	if len(r.Warnings) > 0 {
