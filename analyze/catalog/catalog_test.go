@@ -216,3 +216,26 @@ func TestRemediationIsFirstSentence(t *testing.T) {
 		t.Errorf("Remediation() = %q", got)
 	}
 }
+
+func TestExplain(t *testing.T) {
+	r, _ := Lookup("cors-null-trusted")
+	out := r.Explain()
+	for _, want := range []string{
+		"cors-null-trusted\n  The null origin is trusted\n",
+		"  Group A (Origin trust). Base severity: high with ACAC true, else low.\n  CWE-942.\n",
+		"\nCondition\n  The response carries",
+		"\nHow to fix\n  Never allow the null origin",
+		"\nReferences\n  https://portswigger.net/",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("Explain lacks %q:\n%s", want, out)
+		}
+	}
+	for _, rule := range All() {
+		for _, line := range strings.Split(rule.Explain(), "\n") {
+			if len(line) > explainWidth && !strings.HasPrefix(line, "  https://") && strings.Contains(strings.TrimSpace(line), " ") {
+				t.Errorf("%s: line of %d columns: %q", rule.ID, len(line), line)
+			}
+		}
+	}
+}
