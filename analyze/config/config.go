@@ -117,6 +117,24 @@ func (c *Config) Trusted(origin string) bool {
 	return false
 }
 
+// Regexp returns the compiled, fully anchored pattern.
+func (t TrustedOrigin) Regexp() *regexp.Regexp { return t.re }
+
+// TrustedRegexps returns the compiled trusted_origins patterns (anchored at
+// both ends) for the analyzer; nil for a nil Config.
+func (c *Config) TrustedRegexps() []*regexp.Regexp {
+	if c == nil {
+		return nil
+	}
+	out := make([]*regexp.Regexp, 0, len(c.TrustedOrigins))
+	for _, t := range c.TrustedOrigins {
+		if t.re != nil {
+			out = append(out, t.re)
+		}
+	}
+	return out
+}
+
 // parseError is a configuration error at a position in the file.
 func parseError(src string, n *yaml.Node, format string, args ...any) error {
 	return fmt.Errorf("%s:%d:%d: %s", src, n.Line, n.Column, fmt.Sprintf(format, args...))

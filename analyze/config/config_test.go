@@ -66,6 +66,13 @@ func TestParseExample(t *testing.T) {
 
 func TestTrustedPatternsAreAnchored(t *testing.T) {
 	c := mustParse(t, `trusted_origins: ['https://app\.corp\.example']`)
+	res := c.TrustedRegexps()
+	if len(res) != 1 || res[0].MatchString("https://app.corp.example.evil") || !res[0].MatchString("https://app.corp.example") {
+		t.Errorf("TrustedRegexps = %v", res)
+	}
+	if (*Config)(nil).TrustedRegexps() != nil {
+		t.Error("nil config has patterns")
+	}
 	if c.Trusted("https://app.corp.example.attacker.net") || c.Trusted("xhttps://app.corp.example") {
 		t.Error("unanchored pattern matched a longer origin")
 	}

@@ -3,6 +3,7 @@ package report
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"strings"
 	"testing"
 
@@ -369,4 +370,19 @@ func TestEveryCatalogRuleRendersInSARIF(t *testing.T) {
 	}
 	out := render(t, &Report{Findings: fs, Inputs: []Input{{Path: "a.har"}}}, "sarif", Options{})
 	validateSARIF(t, []byte(out))
+}
+
+func TestTextCapsHostOrigins(t *testing.T) {
+	r := fixture()
+	h := &r.Hosts[0]
+	for i := 0; i < 40; i++ {
+		h.AllowedOrigins = append(h.AllowedOrigins, storage.AllowedOrigin{Origin: fmt.Sprintf("https://probe%d.example", i), Class: "foreign"})
+	}
+	out := render(t, r, "text", Options{})
+	if strings.Count(out, "https://probe") != maxOriginsShort-2 || !strings.Contains(out, "… 30 more allowed origins") {
+		t.Errorf("host origins not capped:\n%s", out)
+	}
+	if strings.Count(render(t, r, "text", Options{Verbose: true}), "https://probe") != 40 {
+		t.Error("verbose does not list every origin")
+	}
 }

@@ -33,6 +33,11 @@ var severityStyle = map[string]string{
 // maxIDsShort is how many exchange ids a finding lists in compact output.
 const maxIDsShort = 8
 
+// maxOriginsShort is how many allowed origins (and inconsistent endpoints)
+// a host lists in compact output: a reflect-any host may have echoed
+// thousands of probe origins.
+const maxOriginsShort = 12
+
 // textWriter writes text output. Every string that came from the wire goes
 // through wire(); only our own constants are written raw.
 type textWriter struct {
@@ -192,15 +197,29 @@ func (t *textWriter) hosts(r *Report) {
 		}
 		traits = append(traits, strconv.Itoa(h.Exchanges)+" exchanges")
 		t.printf("  %s  %s\n", t.style(ansiBold, t.wire(h.Host)), strings.Join(traits, ", "))
-		for _, a := range h.AllowedOrigins {
+		origins := h.AllowedOrigins
+		if !t.opt.Verbose && len(origins) > maxOriginsShort {
+			origins = origins[:maxOriginsShort]
+		}
+		for _, a := range origins {
 			cred := ""
 			if a.Credentials {
 				cred = "  credentials"
 			}
 			t.printf("    %-12s %s%s\n", t.wire(a.Class), t.wire(a.Origin), cred)
 		}
-		for _, e := range h.Inconsistent {
+		if n := len(h.AllowedOrigins) - len(origins); n > 0 {
+			t.printf("    %s\n", t.style(ansiDim, fmt.Sprintf("… %d more allowed origins (--verbose lists all)", n)))
+		}
+		incons := h.Inconsistent
+		if !t.opt.Verbose && len(incons) > maxOriginsShort {
+			incons = incons[:maxOriginsShort]
+		}
+		for _, e := range incons {
 			t.printf("    %s %s\n", t.style(ansiYellow, "inconsistent policy:"), t.wire(e))
+		}
+		if n := len(h.Inconsistent) - len(incons); n > 0 {
+			t.printf("    %s\n", t.style(ansiDim, fmt.Sprintf("… %d more inconsistent endpoints", n)))
 		}
 	}
 }
