@@ -131,6 +131,18 @@ func (p *parser) rawString() (raw []byte, escaped bool) {
 		return d[start : start+q], false
 	}
 	for i := start; i < len(d); i++ {
+		// skip to the next quote or backslash
+		if c := d[i]; c != '"' && c != '\\' {
+			q := bytes.IndexByte(d[i:], '"')
+			if q < 0 {
+				break
+			}
+			if bs := bytes.IndexByte(d[i:i+q], '\\'); bs >= 0 {
+				i += bs
+			} else {
+				i += q
+			}
+		}
 		switch d[i] {
 		case '"':
 			p.pos = i + 1
@@ -453,8 +465,12 @@ func unescapedLen(raw []byte) int64 {
 	var n int64
 	for i := 0; i < len(raw); i++ {
 		if raw[i] != '\\' {
-			n++
-			continue
+			j := bytes.IndexByte(raw[i:], '\\')
+			if j < 0 {
+				return n + int64(len(raw)-i)
+			}
+			n += int64(j)
+			i += j
 		}
 		i++
 		if i >= len(raw) {

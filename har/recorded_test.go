@@ -1,0 +1,98 @@
+package har
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/corscope/corscope/storage"
+)
+
+// recordedDir returns the repository's testdata/har, where real Chromium
+// and Playwright recordings are kept.
+func recordedDir(t *testing.T) string {
+	t.Helper()
+	dir, err := os.Getwd()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for {
+		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
+			break
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			t.Skip("repository root not found")
+		}
+		dir = parent
+	}
+	return filepath.Join(dir, "testdata", "har")
+}
+
+// TestRecordedHARs reads every recording in testdata/har: each entry
+// becomes one exchange, every preflight is linked or has a stated reason,
+// at least 90% of the preflights of Chromium recordings are linked, and a
+// Playwright recording holds no preflight to link.
+func TestRecordedHARs(t *testing.T) {
+	files, _ := filepath.Glob(filepath.Join(recordedDir(t), "*.har"))
+	if len(files) == 0 {
+		t.Skip("no recordings in testdata/har yet (scripts/record makes them)")
+	}
+	for _, f := range files {
+		t.Run(filepath.Base(f), func(t *testing.T) {
+			data, err := os.ReadFile(f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			l := NewLinker()
+			var exs []*storage.Exchange
+			sum, err := Read(strings.NewReader(string(data)), Options{Path: f}, func(ex *storage.Exchange) error {
+				ex.ID = int64(len(exs) + 1)
+				exs = append(exs, ex)
+				l.Observe(ex)
+				return nil
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			offs := entryOffsets(t, data)
+			if len(exs) != len(offs) || sum.Skipped != 0 {
+				t.Fatalf("%d exchanges for %d entries (%d skipped)", len(exs), len(offs), sum.Skipped)
+			}
+			preflights := 0
+			for _, ex := range exs {
+				if isPreflight(ex) {
+					preflights++
+				}
+			}
+			links := l.Links()
+			unlinked := 0
+			for reason, n := range l.Unlinked() {
+				if reason == "" {
+					t.Errorf("%d preflights unlinked without a reason", n)
+				}
+				unlinked += n
+			}
+			if len(links)+unlinked != preflights {
+				t.Errorf("%d preflights, %d linked, %d unlinked", preflights, len(links), unlinked)
+			}
+			t.Logf("%s: %d entries, %d preflights, %d linked, unlinked %v", sum.Creator, len(exs), preflights, len(links), l.Unlinked())
+			if strings.EqualFold(sum.Creator, "Playwright") {
+				if preflights != 0 {
+					t.Errorf("Playwright recorded %d preflights", preflights)
+				}
+				return
+			}
+			if preflights > 0 && len(links)*10 < preflights*9 {
+				t.Errorf("only %d of %d preflights linked", len(links), preflights)
+			}
+			for _, p := range links {
+				pre, act := exs[p.PreflightID-1], exs[p.ActualID-1]
+				if pre.URL() != act.URL() || pre.Origin() != act.Origin() || pre.RequestHeaders.Value("Access-Control-Request-Method") != act.Method {
+					t.Errorf("entry %d linked to %d: %s %s / %s %s", pre.EntryIndex, act.EntryIndex, pre.URL(), pre.Origin(), act.Method, act.URL())
+				}
+			}
+		})
+	}
+}
