@@ -1,7 +1,10 @@
 package report
 
 import (
+	"bufio"
+	"bytes"
 	"encoding/json"
+	"errors"
 	"io"
 
 	"github.com/corscope/corscope/storage"
@@ -80,13 +83,14 @@ func toJSONFinding(f *storage.Finding, verbose bool) jsonFinding {
 	}
 }
 
-func buildJSON(r *Report, opt Options) *jsonReport {
+// jsonHead is the report without findings; findings are streamed.
+func jsonHead(r *Report) *jsonReport {
 	out := &jsonReport{
 		Tool:     jsonTool{Name: "corscope", Version: r.ToolVersion},
 		Inputs:   make([]jsonInput, 0, len(r.Inputs)),
 		Stats:    make(map[string]int64, len(StatKeys)+len(r.Stats)),
 		Hosts:    make([]jsonHost, 0, len(r.Hosts)),
-		Findings: make([]jsonFinding, 0, len(r.Findings)),
+		Findings: []jsonFinding{},
 		Warnings: nonNil(r.Warnings),
 	}
 	for _, in := range r.Inputs {
@@ -109,9 +113,6 @@ func buildJSON(r *Report, opt Options) *jsonReport {
 		}
 		out.Hosts = append(out.Hosts, jh)
 	}
-	for _, f := range sorted(r.Findings) {
-		out.Findings = append(out.Findings, toJSONFinding(f, opt.Verbose))
-	}
 	return out
 }
 
@@ -122,10 +123,43 @@ func nonNil(s []string) []string {
 	return s
 }
 
+// writeJSON writes the indented report, encoding one finding at a time so
+// a large report never exists twice in memory.
 func writeJSON(w io.Writer, r *Report, opt Options) error {
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	return enc.Encode(buildJSON(r, opt))
+	head, err := json.MarshalIndent(jsonHead(r), "", "  ")
+	if err != nil {
+		return err
+	}
+	// Split the head at its empty findings array and stream the findings
+	// in between.
+	const marker = `"findings": []`
+	i := bytes.Index(head, []byte(marker))
+	if i < 0 {
+		return errors.New("report: findings marker missing in JSON head")
+	}
+	bw := bufio.NewWriter(w)
+	bw.Write(head[:i])
+	fs := sorted(r.Findings)
+	if len(fs) == 0 {
+		bw.WriteString(marker)
+	} else {
+		bw.WriteString(`"findings": [`)
+		for n, f := range fs {
+			b, err := json.MarshalIndent(toJSONFinding(f, opt.Verbose), "    ", "  ")
+			if err != nil {
+				return err
+			}
+			if n > 0 {
+				bw.WriteByte(',')
+			}
+			bw.WriteString("\n    ")
+			bw.Write(b)
+		}
+		bw.WriteString("\n  ]")
+	}
+	bw.Write(head[i+len(marker):])
+	bw.WriteByte('\n')
+	return bw.Flush()
 }
 
 // writeNDJSON prints one finding object a line, in report order.

@@ -386,3 +386,14 @@ func TestTextCapsHostOrigins(t *testing.T) {
 		t.Error("verbose does not list every origin")
 	}
 }
+
+func TestTextCapsEvidence(t *testing.T) {
+	r := &Report{Findings: []storage.Finding{{Rule: "cors-wildcard", Severity: "info"}}}
+	for i := 0; i < 20; i++ {
+		r.Findings[0].Evidence = append(r.Findings[0].Evidence, fmt.Sprintf("X-Line: %d", i))
+	}
+	out := render(t, r, "text", Options{})
+	if strings.Count(out, "X-Line:") != maxOriginsShort || !strings.Contains(out, "… 8 more evidence lines") {
+		t.Errorf("evidence not capped:\n%s", out)
+	}
+}

@@ -132,8 +132,16 @@ func (t *textWriter) finding(f *storage.Finding) {
 		}
 		t.printf("           origin %s%s\n", t.wire(f.Origin), cls)
 	}
-	for _, e := range evidence(f, t.opt.Verbose) {
+	ev := evidence(f, t.opt.Verbose)
+	shown := ev
+	if !t.opt.Verbose && len(shown) > maxOriginsShort {
+		shown = shown[:maxOriginsShort]
+	}
+	for _, e := range shown {
 		t.printf("           %s %s\n", t.style(ansiDim, "|"), t.wire(e))
+	}
+	if n := len(ev) - len(shown); n > 0 {
+		t.printf("           %s\n", t.style(ansiDim, fmt.Sprintf("… %d more evidence lines", n)))
 	}
 	if f.Detail != "" {
 		t.printf("           %s\n", t.wire(f.Detail))
