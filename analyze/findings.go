@@ -259,7 +259,9 @@ func (a *analyzer) modifiers(g *group, r *ruleSpec, base int) (int, []string) {
 		sev--
 		why = append(why, "−1: every session cookie of the host is SameSite Lax/Strict (or unset, which Chrome treats as Lax), so cross-site requests carry none")
 	}
-	if security && g.cred2xx && none {
+	// Informational rules stay informational: "*" with credentials is a
+	// signal, not an exploit, whatever the cookies say.
+	if security && base > sevInfo && g.cred2xx && none {
 		sev++
 		why = append(why, "+1: a 2xx answered a credentialed request and session cookie "+name+" is SameSite=None")
 	}

@@ -143,6 +143,11 @@ type pairer struct {
 	byID     map[int64]*pfEntry
 	bySource map[string]*pfEntry
 	seen     int
+
+	pending      []*pendingActual // FIFO by Started
+	pendingByKey map[pfKey][]*pendingActual
+	pendingByPF  map[int64]*pendingActual
+	pendingBySrc map[string]*pendingActual
 }
 
 func newPairer(a *analyzer) *pairer {
@@ -151,6 +156,10 @@ func newPairer(a *analyzer) *pairer {
 		byKey:    make(map[pfKey][]*pfEntry),
 		byID:     make(map[int64]*pfEntry),
 		bySource: make(map[string]*pfEntry),
+
+		pendingByKey: make(map[pfKey][]*pendingActual),
+		pendingByPF:  make(map[int64]*pendingActual),
+		pendingBySrc: make(map[string]*pendingActual),
 	}
 }
 
@@ -213,7 +222,6 @@ func (p *pairer) maxAge(v *exView) time.Duration {
 // addPreflight records a preflight and returns its entry.
 func (p *pairer) addPreflight(v *exView) *pfEntry {
 	ex := v.ex
-	p.tick(ex.Started)
 	e := &pfEntry{
 		id:     ex.ID,
 		key:    pfKey{origin: v.originID, url: urlHash(ex)},
@@ -261,6 +269,9 @@ func (p *pairer) forget(e *pfEntry) {
 
 // tick sweeps expired preflights now and then.
 func (p *pairer) tick(now time.Time) {
+	if len(p.pending) > 0 && p.pending[0].v.ex.Started.Before(now.Add(-pendingWindow)) {
+		p.expire(now)
+	}
 	p.seen++
 	if p.seen%sweepEvery != 0 {
 		return
@@ -286,16 +297,182 @@ func (p *pairer) tick(now time.Time) {
 	}
 }
 
-func (p *pairer) flush() {}
+// pendingWindow is how long an unpaired actual request waits for a
+// preflight that the producer timed after it (Chrome stamps the actual
+// request first; the preflight follows within milliseconds).
+const pendingWindow = 2 * time.Second
+
+// maxPending bounds the waiting actual requests; the oldest are concluded
+// unpaired when it is reached.
+const maxPending = 1 << 16
+
+// pendingActual is an actual request waiting for its preflight: a copy of
+// its view over a trimmed copy of the exchange (only what the pairing rules
+// and their evidence read).
+type pendingActual struct {
+	v      exView
+	key    pfKey
+	client uint32
+	srcID  string
+	done   bool
+}
+
+var pendingHeaders = []string{"origin", "cookie", "authorization", "content-type", "sec-fetch-mode",
+	"access-control-allow-origin", "access-control-allow-credentials"}
+
+func trimHeaders(h storage.Headers) storage.Headers {
+	var out storage.Headers
+	for _, f := range h {
+		for _, n := range pendingHeaders {
+			if strings.EqualFold(f.Name, n) {
+				out = append(out, storage.Header{Name: strings.Clone(f.Name), Value: strings.Clone(f.Value)})
+				break
+			}
+		}
+	}
+	return out
+}
+
+// defer_ parks the actual request v until a preflight claims it or the
+// pending window passes.
+func (p *pairer) defer_(v *exView) {
+	ex := v.ex
+	cp := &storage.Exchange{
+		ID: ex.ID, Method: strings.Clone(ex.Method), Scheme: ex.Scheme, Host: ex.Host, Port: ex.Port,
+		Path: ex.Path, Status: ex.Status, Started: ex.Started, PreflightID: ex.PreflightID,
+		RequestHeaders: trimHeaders(ex.RequestHeaders), ResponseHeaders: trimHeaders(ex.ResponseHeaders),
+	}
+	pa := &pendingActual{v: *v, key: pfKey{origin: v.originID, url: urlHash(ex)}, client: p.clientID(ex)}
+	pa.v.ex = cp
+	pa.v.origin = p.a.in.str(v.originID)
+	pa.v.acao = strings.Clone(v.acao)
+	pa.v.acaoJoined = strings.Clone(v.acaoJoined)
+	pa.v.acac = strings.Clone(v.acac)
+	pa.v.unsafeHeaders = append([]string(nil), v.unsafeHeaders...)
+	for i, h := range pa.v.unsafeHeaders {
+		pa.v.unsafeHeaders[i] = strings.Clone(h)
+	}
+	pa.v.pathT = p.a.in.str(v.path)
+	// Fields that point into the exchange and are not used later.
+	pa.v.acam, pa.v.acah, pa.v.aceh, pa.v.acma, pa.v.acapn, pa.v.reqCT, pa.v.respCT = "", "", "", "", "", "", ""
+	pa.v.sfs, pa.v.sfm, pa.v.acrm, pa.v.acrh = "", "", "", ""
+	if len(p.pending) >= maxPending {
+		p.expire(p.pending[0].v.ex.Started.Add(pendingWindow + time.Nanosecond))
+	}
+	p.pending = append(p.pending, pa)
+	p.pendingByKey[pa.key] = append(p.pendingByKey[pa.key], pa)
+	if ex.PreflightID != 0 {
+		p.pendingByPF[ex.PreflightID] = pa
+	}
+	if ex.SourceRequestID != "" {
+		pa.srcID = strings.Clone(ex.SourceRequestID)
+		p.pendingBySrc[pa.srcID] = pa
+	}
+}
+
+// claim finds a waiting actual request that preflight e was made for.
+func (p *pairer) claim(e *pfEntry) (*pendingActual, string) {
+	if pa := p.pendingByPF[e.id]; pa != nil && !pa.done {
+		return pa, pairHint
+	}
+	if e.srcID != "" {
+		if pa := p.pendingBySrc[e.srcID]; pa != nil && !pa.done && pa.v.origin == e.origin {
+			return pa, pairHint
+		}
+	}
+	list := p.pendingByKey[e.key]
+	for i := len(list) - 1; i >= 0; i-- {
+		pa := list[i]
+		if pa.done || pa.v.ex.PreflightID != 0 {
+			continue
+		}
+		if pa.client != 0 && e.client != 0 && pa.client != e.client {
+			continue
+		}
+		if pa.v.ex.Method == e.acrm && subset(pa.v.unsafeHeaders, e.acrh) && !pa.v.ex.Started.Before(e.start.Add(-pendingWindow)) {
+			return pa, pairDirect
+		}
+	}
+	return nil, ""
+}
+
+// resolvePending pairs a new preflight with an actual request that was
+// timed before it.
+func (p *pairer) resolvePending(e *pfEntry) {
+	if len(p.pending) == 0 {
+		return
+	}
+	pa, kind := p.claim(e)
+	if pa == nil {
+		return
+	}
+	p.finish(pa)
+	pa.v.pairedPF, pa.v.pairKind = e, kind
+	p.a.afterPair(&pa.v, e, kind)
+}
+
+// finish removes pa from the indexes.
+func (p *pairer) finish(pa *pendingActual) {
+	pa.done = true
+	list := p.pendingByKey[pa.key]
+	for i, x := range list {
+		if x == pa {
+			list = append(list[:i], list[i+1:]...)
+			break
+		}
+	}
+	if len(list) == 0 {
+		delete(p.pendingByKey, pa.key)
+	} else {
+		p.pendingByKey[pa.key] = list
+	}
+	if id := pa.v.ex.PreflightID; id != 0 && p.pendingByPF[id] == pa {
+		delete(p.pendingByPF, id)
+	}
+	if pa.srcID != "" && p.pendingBySrc[pa.srcID] == pa {
+		delete(p.pendingBySrc, pa.srcID)
+	}
+}
+
+// expire concludes waiting actual requests started before now-window.
+func (p *pairer) expire(now time.Time) {
+	cut := now.Add(-pendingWindow)
+	n := 0
+	for n < len(p.pending) && (p.pending[n].done || p.pending[n].v.ex.Started.Before(cut)) {
+		pa := p.pending[n]
+		if !pa.done {
+			p.finish(pa)
+			p.a.unpaired(&pa.v)
+		}
+		p.pending[n] = nil
+		n++
+	}
+	if n > 0 {
+		p.pending = append(p.pending[:0], p.pending[n:]...)
+	}
+}
+
+// flush concludes every waiting actual request (end of input).
+func (p *pairer) flush() {
+	for _, pa := range p.pending {
+		if !pa.done {
+			p.finish(pa)
+			p.a.unpaired(&pa.v)
+		}
+	}
+	p.pending = nil
+}
 
 // pairActual finds the preflight that authorised the actual request v:
 // an ingest hint, the producer's initiator link, the preflight sent for it
 // (direct), or a live preflight cache entry (cached).
 func (p *pairer) pairActual(v *exView) (*pfEntry, string) {
 	ex := v.ex
-	p.tick(ex.Started)
 	if ex.PreflightID != 0 {
-		return p.byID[ex.PreflightID], pairHint
+		if e := p.byID[ex.PreflightID]; e != nil {
+			return e, pairHint
+		}
+		return nil, ""
 	}
 	if ex.SourceRequestID != "" {
 		if e := p.bySource[ex.SourceRequestID]; e != nil && e.origin == v.origin {

@@ -284,3 +284,28 @@ func TestConfigValidate(t *testing.T) {
 		t.Error("Analyze accepted an unknown browser")
 	}
 }
+
+// Chrome's HAR stamps the actual request before its preflight; the
+// ingest-time link may point forward too.
+func TestPairingActualTimedBeforePreflight(t *testing.T) {
+	res := run(t, Config{},
+		actual(time.Millisecond, "PUT", []string{"X-Token: 1"}, "Vary: Origin"), // 1: no ACAO
+		preflight(3*time.Millisecond, "PUT", "x-token", okPF...),                // 2
+		with(actual(time.Second, "DELETE", nil, okActual...), func(b *xb) { b.pfID = 4 }),
+		preflight(time.Second+time.Millisecond, "DELETE", "", okPF...), // 4
+		actual(10*time.Second, "PATCH", nil, okActual...),              // 5: none ever
+	)
+	if got := pairs(res); got != "2,1:direct 4,3:hint" {
+		t.Errorf("pairings %q", got)
+	}
+	if worst(res, "cors-preflight-ok-actual-unshared") != "info" {
+		t.Errorf("deferred pairing did not run the pairing rules:\n%s", dump(res))
+	}
+	fs := findingsOf(res, "cors-nonsimple-without-preflight")
+	if len(fs) != 1 || idsString(fs[0].Exchanges) != "5" {
+		t.Errorf("unpaired: %+v", fs)
+	}
+	if res.Stats["paired_preflights"] != 2 {
+		t.Errorf("stats %v", res.Stats)
+	}
+}

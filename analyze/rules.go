@@ -307,6 +307,7 @@ func echoBits(v *exView) uint32 {
 // add analyses one exchange.
 func (a *analyzer) add(ex *storage.Exchange) {
 	a.stats.exchanges++
+	a.pair.tick(ex.Started)
 	v := a.project(ex)
 	if v.setCookies > 0 {
 		a.recordCookies(v)
@@ -324,6 +325,7 @@ func (a *analyzer) add(ex *storage.Exchange) {
 		pf.verdictIdx = len(a.verdicts)
 		a.verdicts = append(a.verdicts, storage.Verdict{ExchangeID: ex.ID, Shared: pf.passed(), Reason: pf.reason})
 		v.verdict, v.verdictSet = pf.reason, true
+		a.pair.resolvePending(pf)
 		a.checkPreflight(v, pf)
 	case v.hasOrigin && v.crossOrigin && v.corsMode:
 		a.stats.corsRequests++
@@ -362,14 +364,37 @@ func (a *analyzer) corsActual(v *exView) {
 	pf, kind := a.pair.pairActual(v)
 	v.pairedPF, v.pairKind = pf, kind
 	if kind == "" {
-		if v.needsPreflight {
-			a.stats.unpairedNeedsPreflight++
-			if g, rep := a.observe(v, rNonSimpleWithoutPreflight, v.cls.cls, 0); rep {
-				g.note = nonSimpleWhy(ex.Method, v.unsafeHeaders)
-			}
+		if v.needsPreflight || ex.PreflightID != 0 {
+			// Producers (Chrome's HAR) may time the actual request before
+			// its preflight: wait a little for the preflight to arrive.
+			a.pair.defer_(v)
+			return
 		}
 		return
 	}
+	a.afterPair(v, pf, kind)
+}
+
+// unpaired concludes that an actual request had no preflight.
+func (a *analyzer) unpaired(v *exView) {
+	if v.ex.PreflightID != 0 {
+		// The producer linked a preflight that never showed up.
+		a.stats.hint++
+		a.pairings = append(a.pairings, storage.Pairing{PreflightID: v.ex.PreflightID, ActualID: v.ex.ID, Kind: pairHint})
+		return
+	}
+	if !v.needsPreflight {
+		return
+	}
+	a.stats.unpairedNeedsPreflight++
+	if g, rep := a.observe(v, rNonSimpleWithoutPreflight, v.cls.cls, 0); rep {
+		g.note = nonSimpleWhy(v.ex.Method, v.unsafeHeaders)
+	}
+}
+
+// afterPair records a pairing and runs the pairing rules of group C.
+func (a *analyzer) afterPair(v *exView, pf *pfEntry, kind string) {
+	ex := v.ex
 	switch kind {
 	case pairDirect:
 		a.stats.direct++
@@ -378,14 +403,7 @@ func (a *analyzer) corsActual(v *exView) {
 	case pairHint:
 		a.stats.hint++
 	}
-	pfID := ex.PreflightID
-	if pf != nil {
-		pfID = pf.id
-	}
-	a.pairings = append(a.pairings, storage.Pairing{PreflightID: pfID, ActualID: ex.ID, Kind: kind})
-	if pf == nil {
-		return
-	}
+	a.pairings = append(a.pairings, storage.Pairing{PreflightID: pf.id, ActualID: ex.ID, Kind: kind})
 	if kind != pairCached && !pf.directed {
 		pf.directed = true
 		if v.include && !pf.cred {
@@ -598,6 +616,9 @@ func (a *analyzer) checkOriginTrust(v *exView) {
 		a.observe(v, rAnySubdomain, classSameSite, 0)
 		return
 	case classForeign, classHTTP, classUserContent:
+		if v.cls.reg == v.host.t.reg {
+			return // http://same-site: cors-insecure-origin-trusted covers it
+		}
 	default:
 		return
 	}
@@ -826,7 +847,7 @@ func (a *analyzer) checkWebSocket(v *exView) {
 	if accepted && v.hasOrigin && v.crossSite && cred {
 		a.observe(v, rWSCrossSite, cls, 0)
 	}
-	if accepted && v.hasOrigin {
+	if accepted && v.hasOrigin && v.crossSite {
 		a.observe(v, rWSOriginNotValidated, cls, 0)
 	}
 	if accepted && v.cookie && !v.authz {
