@@ -152,8 +152,17 @@ func (d *decoder) entry(data []byte, base int64, index int) (*storage.Exchange, 
 		return nil, p.err
 	}
 	d.finish(ex, &f)
+	// scratch grown by one huge string is not kept for the whole file
+	if cap(p.scratch) > scratchKeep {
+		p.scratch = nil
+	}
+	if cap(d.b64) > scratchKeep {
+		d.b64 = nil
+	}
 	return ex, nil
 }
+
+const scratchKeep = 4 << 20
 
 func (d *decoder) request(ex *storage.Exchange, f *entryFields) bool {
 	p := &d.p
