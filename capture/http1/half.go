@@ -333,17 +333,34 @@ func (h *half) plausibleStart(b []byte) bool {
 		n := min(len(b), 5)
 		return string(b[:n]) == "HTTP/"[:n]
 	}
+	if !h.tentative {
+		// Where a request must start, any printable first word is taken
+		// (and flagged later if malformed): servers answer those too.
+		n := min(len(b), maxLenientMethod+1)
+		for i := 0; i < n; i++ {
+			switch c := b[i]; {
+			case c == ' ' || c == '\r' || c == '\n':
+				return i > 0
+			case c < 0x20 || c == 0x7f:
+				return false
+			}
+		}
+		return n <= maxLenientMethod
+	}
 	n := min(len(b), maxMethodLen+1)
 	for i := 0; i < n; i++ {
 		if b[i] == ' ' {
-			return i > 0 && (!h.tentative || isKnownMethod(b[:i]))
+			return i > 0 && isKnownMethod(b[:i])
 		}
 		if !tchar[b[i]] {
 			return false
 		}
 	}
-	return n <= maxMethodLen && (!h.tentative || knownMethodPrefix(b[:n]))
+	return n <= maxMethodLen && knownMethodPrefix(b[:n])
 }
+
+// maxLenientMethod bounds the first word of a malformed request line.
+const maxLenientMethod = 64
 
 func (h *half) validStartLine(line []byte) (ok, h09 bool) {
 	if h.dir == ServerToClient {
@@ -351,7 +368,32 @@ func (h *half) validStartLine(line []byte) (ok, h09 bool) {
 		return ok, false
 	}
 	sh, ok := requestLineShape(line)
+	if !ok && !h.tentative {
+		// A malformed line is kept as a request only when it still says
+		// so: a version or a well-known method. Text from the middle of a
+		// body (a capture that started mid-stream) is skipped instead.
+		word := line
+		if i := bytes.IndexByte(line, ' '); i >= 0 {
+			word = line[:i]
+		}
+		word = bytes.TrimSuffix(word, []byte{'\r'})
+		return printableLine(line) && (bytes.Contains(line, []byte("HTTP/")) || isKnownMethod(word)), false
+	}
 	return ok, ok && sh.versionStart == 0
+}
+
+// printableLine reports whether line (without its LF) has no control
+// characters other than HTAB and a final CR.
+func printableLine(line []byte) bool {
+	if n := len(line); n > 0 && line[n-1] == '\r' {
+		line = line[:n-1]
+	}
+	for _, c := range line {
+		if c < 0x20 && c != '\t' || c == 0x7f {
+			return false
+		}
+	}
+	return len(line) > 0
 }
 
 // headFailed handles a start line that is not HTTP; skip bytes are dropped,

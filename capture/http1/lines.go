@@ -78,6 +78,28 @@ func parseRequestLine(line string) (rl requestLine, ok bool) {
 	return rl, true
 }
 
+// lenientRequestLine splits a malformed request line as a server would
+// most likely have read it: first word, last word if it is a version, and
+// the rest as the target.
+func lenientRequestLine(line string) (rl requestLine) {
+	line = strings.TrimSuffix(line, "\r")
+	sp := strings.IndexByte(line, ' ')
+	if sp < 0 {
+		rl.method = line
+		return rl
+	}
+	rl.method = line[:sp]
+	rest := strings.Trim(line[sp+1:], " ")
+	if last := strings.LastIndexByte(rest, ' '); last >= 0 && strings.HasPrefix(rest[last+1:], "HTTP/") {
+		rl.version = rest[last+1:]
+		rest = strings.TrimRight(rest[:last], " ")
+	} else if strings.HasPrefix(rest, "HTTP/") {
+		rl.version, rest = rest, ""
+	}
+	rl.target = rest
+	return rl
+}
+
 // lineShape holds the offsets of a request line's parts.
 type lineShape struct {
 	methodEnd, targetStart, targetEnd, versionStart int // versionStart 0: HTTP/0.9
@@ -280,12 +302,16 @@ func hasToken(v, tok string) bool {
 	return false
 }
 
-// lastToken returns the last item of a comma-separated list, trimmed.
+// lastToken returns the last non-empty item of a comma-separated list,
+// trimmed (RFC 9110 §5.6.1: empty list elements do not count).
 func lastToken(v string) string {
-	if i := strings.LastIndexByte(v, ','); i >= 0 {
-		v = v[i+1:]
+	for {
+		i := strings.LastIndexByte(v, ',')
+		if t := trimOWS(v[i+1:]); t != "" || i < 0 {
+			return t
+		}
+		v = v[:i]
 	}
-	return trimOWS(v)
 }
 
 func toLowerASCII(s string) string {

@@ -26,6 +26,7 @@ type entry struct {
 	connect    bool
 	upgrade    bool // asked for a protocol switch
 	h09        bool
+	malformed  bool // request line did not parse
 }
 
 func (e *entry) addWarning(w string) {
@@ -190,10 +191,16 @@ func (p *Parser) requestHead(h *half, block string, nls []int32, overflow bool) 
 	if nl < 0 {
 		nl = len(block)
 	}
-	rl, _ := parseRequestLine(block[:nl])
+	rl, valid := parseRequestLine(block[:nl])
+	if !valid {
+		rl = lenientRequestLine(block[:nl])
+	}
 	from := min(nl+1, len(block))
-	e := &entry{reqStart: h.msg.start, h09: rl.h09}
+	e := &entry{reqStart: h.msg.start, h09: rl.h09, malformed: !valid}
 	x := &e.ex
+	if !valid {
+		x.AddWarning("malformed request line: " + quoteCut(strings.TrimSuffix(block[:nl], "\r")))
+	}
 	x.EntryIndex = -1
 	x.ConnNo = p.meta.ConnNo
 	x.Client, x.Server, x.TLS = p.meta.Client, p.meta.Server, p.meta.TLS
@@ -206,8 +213,10 @@ func (p *Parser) requestHead(h *half, block string, nls []int32, overflow bool) 
 	case "HTTP/1.0":
 		x.Proto = storage.ProtoHTTP10
 	case "":
-		x.Proto = storage.ProtoHTTP09
-		x.AddWarning(WarnHTTP09)
+		if valid {
+			x.Proto = storage.ProtoHTTP09
+			x.AddWarning(WarnHTTP09)
+		}
 	default:
 		x.Proto = rl.version
 		x.AddWarning("unusual HTTP version " + quoteCut(rl.version))
@@ -420,7 +429,8 @@ func (p *Parser) responseHead(h *half, block string, nls []int32, overflow bool)
 		p.upgraded = proto
 		h.endMessage("")
 		p.switchProtocols()
-	case e.head || sl.code == 204 || sl.code == 304:
+	case e.head && !(e.malformed && sl.code == 400) || sl.code == 204 || sl.code == 304:
+		// (A server that rejected a garbled "HEAD" line did not treat it as HEAD.)
 		h.endMessage("")
 	case te && chunked:
 		if hi.contentLength >= 0 {

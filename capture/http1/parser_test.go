@@ -295,6 +295,23 @@ GET /3  example.com:8080 200 "OK" req=0:"" resp=1:"3"
 `,
 	},
 	{
+		name: "malformed request lines the server answered are kept, flagged",
+		steps: []step{C("GET  / HTTP/1.\r\nHost: example.com\r\n\r\n"), S("HTTP/1.1 400 Bad Request\r\nContent-Length: 3\r\n\r\nbad"),
+			C("HEAD /HTTP/1.1\r\nHost: example.com\r\n\r\n"), S("HTTP/1.1 400 Bad Request\r\nContent-Length: 4\r\n\r\nbad!"),
+			C(get("/ok")), S(ok("k"))},
+		want: `GET /  example.com:8080 400 "Bad Request" req=0:"" resp=3:"bad" [malformed request line: "GET  / HTTP/1."] [unusual HTTP version "HTTP/1."]
+HEAD /HTTP/1.1  example.com:8080 400 "Bad Request" req=0:"" resp=4:"bad!" [malformed request line: "HEAD /HTTP/1.1"]
+GET /ok  example.com:8080 200 "OK" req=0:"" resp=1:"k"
+`,
+	},
+	{
+		name:  "empty list elements in Transfer-Encoding do not hide chunked",
+		steps: []step{C(get("/te")), S("HTTP/1.1 200 OK\r\nTransfer-Encoding: ,\tchunked, \r\n\r\n2\r\nok\r\n0\r\n\r\n"), C(get("/n")), S(ok("n"))},
+		want: `GET /te  example.com:8080 200 "OK" req=0:"" resp=2:"ok"
+GET /n  example.com:8080 200 "OK" req=0:"" resp=1:"n"
+`,
+	},
+	{
 		name:  "mid-stream start inside a response body",
 		steps: []step{S("tail of a body\r\nmore\r\n" + ok("x")), C(get("/a")), S(ok("a"))},
 		want: `   10.0.0.2:8080 200 "OK" req=0:"" resp=1:"x" [request not in capture] [non-HTTP bytes in server stream skipped] [resynchronised after skipping 22 bytes]
