@@ -32,6 +32,15 @@ var securitySeverity = map[string]string{
 	storage.SeverityInfo:     "0.5",
 }
 
+// secSev returns the security-severity of sev; unknown severities rank as
+// info so the property is always a number, as code scanning requires.
+func secSev(sev string) string {
+	if s, ok := securitySeverity[sev]; ok {
+		return s
+	}
+	return securitySeverity[storage.SeverityInfo]
+}
+
 // sarifLevel maps severities to SARIF result levels.
 func sarifLevel(sev string) string {
 	switch sev {
@@ -90,7 +99,7 @@ func ruleDescriptor(r catalog.Rule) *sarif.ReportingDescriptor {
 		tags = append(tags, "external/cwe/cwe-"+strconv.Itoa(r.CWE))
 	}
 	d.WithProperties(sarif.Properties{
-		"security-severity": securitySeverity[r.BaseSeverity],
+		"security-severity": secSev(r.BaseSeverity),
 		"tags":              tags,
 		"precision":         "high",
 		"problem.severity":  problemSeverity(r.BaseSeverity),
@@ -239,7 +248,7 @@ func writeSARIF(w io.Writer, r *Report, opt Options) error {
 			}
 			driver.AddRule(sarif.NewRule(f.Rule).WithName(ruleName(f.Rule)).
 				WithShortDescription(sarif.NewMultiformatMessageString(title)).
-				WithProperties(sarif.Properties{"security-severity": securitySeverity[f.Severity], "tags": []string{"security", "cors"}}))
+				WithProperties(sarif.Properties{"security-severity": secSev(f.Severity), "tags": []string{"security", "cors"}}))
 		}
 		res := sarif.NewRuleResult(f.Rule).
 			WithRuleIndex(idx).
@@ -276,9 +285,7 @@ func writeSARIF(w io.Writer, r *Report, opt Options) error {
 		if f.OriginClass != "" {
 			props["origin_class"] = f.OriginClass
 		}
-		if s := securitySeverity[f.Severity]; s != "" {
-			props["security-severity"] = s
-		}
+		props["security-severity"] = secSev(f.Severity)
 		res.PropertyBag.Properties = props
 		run.AddResult(res)
 	}

@@ -11,6 +11,7 @@ import (
 	"github.com/santhosh-tekuri/jsonschema/v6"
 
 	"github.com/corscope/corscope/analyze/catalog"
+	"github.com/corscope/corscope/storage"
 )
 
 // validateSARIF checks data against the official SARIF 2.1.0 schema
@@ -232,5 +233,20 @@ func TestArtifactURI(t *testing.T) {
 		if got := artifactURI(in); got != want {
 			t.Errorf("artifactURI(%q) = %q, want %q", in, got, want)
 		}
+	}
+}
+
+func TestSARIFUnknownRuleStaysValid(t *testing.T) {
+	r := &Report{Findings: []storage.Finding{{Rule: "future-rule", Severity: "", Endpoint: "https://h/"}}}
+	out := render(t, r, "sarif", Options{})
+	validateSARIF(t, []byte(out))
+	var log sarifLog
+	if err := json.Unmarshal([]byte(out), &log); err != nil {
+		t.Fatal(err)
+	}
+	rules := log.Runs[0].Tool.Driver.Rules
+	last := rules[len(rules)-1]
+	if last.ID != "future-rule" || last.Properties["security-severity"] != "0.5" || log.Runs[0].Results[0].RuleIndex != len(rules)-1 {
+		t.Errorf("unknown rule descriptor = %+v", last)
 	}
 }
