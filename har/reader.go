@@ -114,6 +114,15 @@ func Sniff(prefix []byte) bool {
 // is bounded by the largest entry (at most MaxEntryBytes). An error from
 // emit stops the read and is returned unchanged; a broken input yields an
 // *Error after emitting every entry before the break.
+//
+// Mapping: times in UTC (any offset accepted), Ended = start + time and
+// RespStarted = start + blocked+dns+connect+send+wait when a response
+// exists; status 0 or -1 becomes 0 with a warning; Proto only from a known
+// httpVersion spelling; ConnNo from _connectionId, else "connection" unless
+// it is the server port (Firefox), non-numeric ids numbered from 1<<40;
+// Server from serverIPAddress and _serverPort or the URL port; hints from
+// _resourceType, _initiator (preflights), _requestId and _fromCache. The
+// cache object is not read as "from cache": Firefox fills it for 304s.
 func Read(r io.Reader, opts Options, emit func(*storage.Exchange) error) (Summary, error) {
 	if opts.MaxBody == 0 {
 		opts.MaxBody = DefaultMaxBody

@@ -395,3 +395,19 @@ func appendEscape(b []byte, c byte) []byte {
 	}
 	return append(b, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xf])
 }
+
+// ActualsOf builds the lookup WithActuals wants from stored pairings. A
+// preflight that authorised several requests names the first one paired
+// with it: Chrome links a preflight to exactly one request.
+func ActualsOf(pairs []storage.Pairing) func(preflightID int64) (int64, bool) {
+	first := make(map[int64]int64, len(pairs))
+	for _, p := range pairs {
+		if _, ok := first[p.PreflightID]; !ok {
+			first[p.PreflightID] = p.ActualID
+		}
+	}
+	return func(id int64) (int64, bool) {
+		a, ok := first[id]
+		return a, ok
+	}
+}

@@ -178,7 +178,7 @@ func TestWriteEdgeCases(t *testing.T) {
 		FromCache: true, Warnings: []string{"response truncated by capture"}}
 	blocked := &storage.Exchange{ID: 12, Started: t0.Add(time.Second), Method: "GET", Scheme: "http", Host: "h.example", Port: 8080, Path: "/",
 		Warnings: []string{"no response: request blocked or aborted (HAR status -1)"}}
-	out := writeAll(t, []*storage.Exchange{pre, act, blocked}, WithActuals(func(id int64) (int64, bool) { return 11, id == 10 }))
+	out := writeAll(t, []*storage.Exchange{pre, act, blocked}, WithActuals(ActualsOf([]storage.Pairing{{PreflightID: 10, ActualID: 11, Kind: KindHint}, {PreflightID: 10, ActualID: 12, Kind: "cached"}})))
 	checkDevToolsShape(t, out)
 	if !bytes.Contains(out, []byte(`"_initiator":{"type":"preflight","url":"https://api.example/v1","requestId":"11"}`)) ||
 		!bytes.Contains(out, []byte(`"_resourceType":"preflight"`)) || !bytes.Contains(out, []byte(`"serverIPAddress":"2001:db8::2","_serverPort":443`)) {
