@@ -117,7 +117,8 @@ func Endpoints() []Endpoint {
 		{Host: APIHost, Path: "/ws", Method: "GET", Scheme: "https",
 			Flaws:   []string{ruleWSCrossSiteAccepted},
 			Implied: []string{ruleWSCookieOnly},
-			Concept: "the same WebSocket: over wss the cross-site handshakes carry the SameSite=None session cookie"},
+			Concept: "the same WebSocket over wss: cross-site handshakes carry the SameSite=None session cookie " +
+				"(on the wire and in the access log; Chromium's CDP, hence every Chromium HAR, leaves Cookie out of WebSocket handshakes)"},
 		{Host: APIHost, Path: "/csrf/transfer", Method: "POST", Scheme: "https",
 			Flaws:   []string{ruleCSRFSimpleWrite, ruleCSRFOriginNotChecked},
 			Concept: "a cookie-authenticated form POST accepted from attacker.example and from the app alike"},

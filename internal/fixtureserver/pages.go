@@ -28,13 +28,14 @@ func (s *Server) routes() http.Handler {
 	})
 }
 
-// Pages lists the pages a recorder visits, in order, as paths on a host.
-// A page sets window.__done (and the title "done") once its requests ended;
-// pages marked Navigates submit a form instead and end on another host.
+// Page is one page a recorder visits.
 type Page struct {
-	Host      string
-	Path      string
-	Navigates bool
+	Host string
+	Path string
+	// Wait says when the page is finished: "done" when its script set
+	// window.__done (and the title "done"), "load" when the document loaded,
+	// "navigate" when it submitted a form and the next document loaded.
+	Wait string
 	// Scheme forces the page's scheme ("http" for the page that calls the
 	// https API from an http origin); "" means the session's scheme.
 	Scheme string
@@ -44,15 +45,15 @@ type Page struct {
 // exists, then the app, then each attacker.
 func Pages() []Page {
 	return []Page{
-		{Host: APIHost, Path: "/login", Navigates: true},
-		{Host: AppHost, Path: "/"},
-		{Host: AppHost, Path: "/transfer", Navigates: true},
-		{Host: AppHost, Path: "/insecure", Scheme: "http"},
-		{Host: EvilHost, Path: "/"},
-		{Host: AttackerHost, Path: "/"},
-		{Host: AttackerHost, Path: "/csrf", Navigates: true},
-		{Host: SuffixBypassHost, Path: "/"},
-		{Host: PrefixBypassHost, Path: "/"},
+		{Host: APIHost, Path: "/login", Wait: "load"},
+		{Host: AppHost, Path: "/", Wait: "done"},
+		{Host: AppHost, Path: "/transfer", Wait: "navigate"},
+		{Host: AppHost, Path: "/insecure", Wait: "done", Scheme: "http"},
+		{Host: EvilHost, Path: "/", Wait: "done"},
+		{Host: AttackerHost, Path: "/", Wait: "done"},
+		{Host: AttackerHost, Path: "/csrf", Wait: "navigate"},
+		{Host: SuffixBypassHost, Path: "/", Wait: "done"},
+		{Host: PrefixBypassHost, Path: "/", Wait: "done"},
 	}
 }
 
@@ -97,11 +98,24 @@ function ws(url) {
     s.onclose = () => { clearTimeout(t); resolve('closed after ' + n + ' messages'); };
   });
 }
-function frameDone(id) {
-  return new Promise(resolve => {
-    const t = setTimeout(() => resolve('timeout'), 4000);
-    addEventListener('message', ev => { if (ev.data && ev.data.frame === id) { clearTimeout(t); resolve(ev.data.result); } });
-  });
+// Frames may finish before the step that waits for them starts: keep
+// their results from the first moment.
+const frames = {};
+addEventListener('message', ev => {
+  if (ev.data && ev.data.frame) { frames[ev.data.frame] = ev.data.result; }
+});
+// nullFrame loads a sandboxed iframe (no allow-same-origin): its opaque
+// origin makes the browser send Origin: null.
+function nullFrame(src) {
+  const f = document.createElement('iframe');
+  f.sandbox = 'allow-scripts';
+  f.src = src;
+  document.body.append(f);
+  return frameDone('null');
+}
+async function frameDone(id) {
+  for (let i = 0; i < 40 && !(id in frames); i++) await new Promise(r => setTimeout(r, 100));
+  return id in frames ? frames[id] : 'timeout';
 }
 async function run(steps) {
   for (const [name, fn] of steps) await step(name, fn);
@@ -171,7 +185,7 @@ func (s *Server) attackerHandler() http.Handler {
 		cfg := s.pageConfig(r)
 		switch {
 		case host == EvilHost && r.URL.Path == "/":
-			writePage(w, "evil", cfg, `<iframe sandbox="allow-scripts" src="/null-frame"></iframe>`, `
+			writePage(w, "evil", cfg, "", `
 run([
   ['reflect', () => call(C.api + '/reflect', {credentials: 'include'})],
   ['wildcard', () => call(C.api + '/wildcard')],
@@ -183,7 +197,7 @@ run([
   ['ok-profile', () => call(C.api + '/ok/profile', {credentials: 'include'})],
   ['safe-profile', () => call(C.safe + '/profile', {credentials: 'include'})],
   ['safe-items', () => call(C.safe + '/items', json('POST', {name: 'x'}, true))],
-  ['null-frame', () => frameDone('null')],
+  ['null-frame', () => nullFrame('/null-frame')],
   ['ws', () => ws(C.ws + '/ws')],
 ]);`)
 		case host == EvilHost && r.URL.Path == "/null-frame":

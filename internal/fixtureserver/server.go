@@ -52,6 +52,9 @@ type Config struct {
 	KeyLog io.Writer
 	// ErrorLog receives server errors; nil discards them.
 	ErrorLog *log.Logger
+	// AccessLog, when set, receives one JSON line per request served (see
+	// AccessRecord): the ground truth that capture tests compare with.
+	AccessLog io.Writer
 }
 
 // Server is a running fixture server.
@@ -93,6 +96,9 @@ func Start(cfg Config) (*Server, error) {
 	}
 
 	handler := s.routes()
+	if cfg.AccessLog != nil {
+		handler = accessLog(handler, cfg.AccessLog)
+	}
 	if s.httpLn != nil {
 		s.httpSrv = &http.Server{Handler: handler, ErrorLog: errLog, ReadHeaderTimeout: 10 * time.Second}
 		s.serve(func() error { return s.httpSrv.Serve(s.httpLn) })

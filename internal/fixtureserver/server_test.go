@@ -499,3 +499,44 @@ func findUp(t *testing.T, rel string) string {
 		dir = parent
 	}
 }
+
+func TestAccessLogRecordsEveryRequest(t *testing.T) {
+	var buf syncBuffer
+	srv, err := Start(Config{AccessLog: &buf, DisableHTTPS: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close()
+	f := &fixture{srv: srv, client: &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{
+		DialContext: func(ctx context.Context, network, _ string) (net.Conn, error) {
+			var d net.Dialer
+			return d.DialContext(ctx, network, srv.HTTPAddr())
+		},
+	}}}
+	f.do(t, "OPTIONS", "http", APIHost, "/preflight-rejected", "", "Origin", "https://evil.example",
+		"Access-Control-Request-Method", "DELETE")
+	f.do(t, "GET", "http", APIHost, "/reflect", "", "Origin", "https://evil.example", "Cookie", "session=x")
+	conn, _, _ := wsDial(t, srv.HTTPAddr(), "https://attacker.example", false)
+	conn.Write(maskedFrame(wsOpClose, ""))
+	conn.Close()
+
+	var lines []string
+	for deadline := time.Now().Add(3 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		if lines = strings.Split(strings.TrimSpace(buf.String()), "\n"); len(lines) == 3 {
+			break
+		}
+	}
+	want := []string{
+		`"method":"OPTIONS","host":"api.corscope.test","path":"/preflight-rejected","origin":"https://evil.example","cookie":false,"status":403}`,
+		`"method":"GET","host":"api.corscope.test","path":"/reflect","origin":"https://evil.example","cookie":true,"status":200}`,
+		`"method":"GET","host":"api.corscope.test","path":"/ws","origin":"https://attacker.example","cookie":true,"status":101}`,
+	}
+	if len(lines) != len(want) {
+		t.Fatalf("access log has %d lines, want %d:\n%s", len(lines), len(want), buf.String())
+	}
+	for i := range want {
+		if !strings.HasSuffix(lines[i], want[i]) {
+			t.Errorf("line %d = %s\nwant suffix %s", i, lines[i], want[i])
+		}
+	}
+}

@@ -32,15 +32,16 @@ func (s *Server) websocket(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "bad Sec-WebSocket-Key", http.StatusBadRequest)
 		return
 	}
+	// HTTP/2 streams cannot be hijacked; the server does not offer extended
+	// CONNECT, so browsers use HTTP/1.1 for WebSockets.
 	hj, ok := w.(http.Hijacker)
-	if !ok {
-		// HTTP/2 streams cannot be hijacked; the server does not offer
-		// extended CONNECT, so browsers use HTTP/1.1 for WebSockets.
+	if !ok || r.ProtoMajor != 1 {
 		http.Error(w, "websocket needs HTTP/1.1", http.StatusHTTPVersionNotSupported)
 		return
 	}
 	conn, brw, err := hj.Hijack()
 	if err != nil {
+		http.Error(w, "websocket needs HTTP/1.1", http.StatusHTTPVersionNotSupported)
 		return
 	}
 	defer conn.Close()

@@ -21,6 +21,7 @@ func main() {
 	keylog := flag.String("keylog", os.Getenv("SSLKEYLOGFILE"), "append TLS secrets in NSS key log format to this file")
 	certOut := flag.String("cert-out", "", "write the self-signed certificate (PEM) to this file")
 	infoOut := flag.String("info-out", "", "write the JSON address line to this file too")
+	accessOut := flag.String("access-log", "", "append one JSON line per served request to this file")
 	table := flag.Bool("endpoints", false, "print the endpoint table as JSON and exit")
 	flag.Parse()
 
@@ -47,6 +48,14 @@ func main() {
 		}
 		defer f.Close()
 		cfg.KeyLog = f
+	}
+	if *accessOut != "" {
+		f, err := os.OpenFile(*accessOut, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o644)
+		if err != nil {
+			log.Fatalf("fixtureserver: access-log: %v", err)
+		}
+		defer f.Close()
+		cfg.AccessLog = f
 	}
 	srv, err := fixtureserver.Start(cfg)
 	if err != nil {
