@@ -709,6 +709,10 @@ func (h *half) endMessage(warn string) {
 
 // gap handles lost bytes before the next feed.
 func (h *half) gap(lost int) {
+	if h.st == stDone || h.st == stSkipHead && h.afterSkip == stDone {
+		h.st = stDone
+		return
+	}
 	h.everLost = true
 	if h.dir == ServerToClient {
 		h.lossSince = true

@@ -37,6 +37,22 @@ func (e *entry) addWarning(w string) {
 
 // Parser rebuilds the exchanges of one connection. It is not safe for
 // concurrent use; one goroutine feeds both directions in capture order.
+//
+// What it records when the wire is imperfect:
+//   - A response is framed by its request (HEAD, CONNECT, 1xx, 204, 304).
+//     Interim 1xx responses become warnings ("interim response 100 ...") on
+//     the exchange whose final status they precede.
+//   - Trailer fields become a warning ("trailer fields: ..."), not headers:
+//     browsers ignore trailers for CORS, so merging them would invent policy.
+//   - After lost bytes, known lengths are skipped exactly; otherwise the
+//     stream is scanned for the next start line. Responses are then paired
+//     by TCP seq/ack, so a lost response leaves its request with status 0
+//     and WarnResponseLost instead of shifting later pairs.
+//   - A response whose request is not in the capture is emitted with an
+//     empty Method and WarnRequestMissing.
+//   - An HTTP/0.9 answer (no status line) is stored as status 200 with
+//     WarnHTTP09Response. A malformed request line that still names a
+//     method or a version is kept, split as a server would, and flagged.
 type Parser struct {
 	opts Options
 	meta ConnMeta
