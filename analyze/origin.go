@@ -132,6 +132,7 @@ func parseOrigin(s string) origin {
 	}
 	o.valid = true
 	o.canonical = scheme == strings.ToLower(scheme) && host == strings.ToLower(host) &&
+		!strings.ContainsAny(host, "*") &&
 		!(o.explicitPort && (portStr != strconv.Itoa(o.port) || o.port == defaultPort(scheme))) &&
 		!strings.HasSuffix(host, ".")
 	return o

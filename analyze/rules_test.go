@@ -223,6 +223,16 @@ var ruleCases = []ruleCase{
 		want: map[string]string{"cors-acao-malformed": "info"},
 	},
 	{
+		name: "wildcard subdomain pattern in ACAO is malformed",
+		exs: []xb{
+			{url: api, req: []string{"Origin: https://a.example.com"}, resp: []string{"Access-Control-Allow-Origin: https://*.example.com"}},
+			{url: api, req: []string{"Origin: https://a.example.com"}, resp: []string{"Access-Control-Allow-Origin: HTTPS://A.example.com"}},
+			{url: api, req: []string{"Origin: https://a.example.com"}, resp: []string{"Access-Control-Allow-Origin: https://a.example.com:443"}},
+			{url: api, req: []string{"Origin: https://a.example.com"}, resp: []string{"Access-Control-Allow-Origin: "}},
+		},
+		want: map[string]string{"cors-acao-malformed": "info", "cors-acao-mismatch": ""},
+	},
+	{
 		name: "specific ACAO for another origin is a mismatch",
 		exs:  []xb{{url: api, req: []string{"Origin: https://b.test"}, resp: []string{"Access-Control-Allow-Origin: https://app.example.com"}}},
 		want: map[string]string{"cors-acao-mismatch": "info", "cors-acao-malformed": ""},
