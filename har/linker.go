@@ -46,6 +46,9 @@ type Linker struct {
 	links    []storage.Pairing
 	unlinked map[string]int
 	linked   int
+	// sawIDs: some entry carried its own producer id, so a preflight's
+	// unresolved _initiator.requestId really names a missing entry.
+	sawIDs bool
 }
 
 type lpre struct {
@@ -110,6 +113,9 @@ func (l *Linker) Observe(ex *storage.Exchange) {
 		l.latest = ex.Started
 	}
 	l.expire(false)
+	if ex.SourceRequestID != "" {
+		l.sawIDs = true
+	}
 	if isPreflight(ex) {
 		l.observePreflight(ex)
 		return
@@ -293,7 +299,7 @@ func (l *Linker) reason(p *lpre, atEnd bool) string {
 	switch {
 	case p.status == 0 || p.status >= 300:
 		return ReasonFailed
-	case p.hint != "":
+	case p.hint != "" && l.sawIDs:
 		return ReasonHintUnmatched
 	case !atEnd:
 		return ReasonWindow

@@ -122,6 +122,20 @@ func TestLinker(t *testing.T) {
 			t.Errorf("a preflight outside the window was linked")
 		}
 	})
+	t.Run("unresolved producer id", func(t *testing.T) {
+		p := preflight(1, 0, u, o, "PUT")
+		p.InitiatorRequestID = "5.1"
+		_, un := runLinker(p) // no entry carries ids: DevTools' own export
+		if un[ReasonNoActual] != 1 {
+			t.Errorf("%v", un)
+		}
+		other := lex(2, ms, "GET", "https://x.example/", o)
+		other.SourceRequestID = "5.2"
+		_, un = runLinker(p, other)
+		if un[ReasonHintUnmatched] != 1 {
+			t.Errorf("%v", un)
+		}
+	})
 	t.Run("no ACRM", func(t *testing.T) {
 		p := lex(1, 0, "OPTIONS", u, o)
 		p.ResourceType = "preflight"
@@ -134,7 +148,7 @@ func TestLinker(t *testing.T) {
 
 func TestLinkerMemoryBounded(t *testing.T) {
 	l := NewLinker()
-	for i := int64(0); i < 3*maxTracked; i++ {
+	for i := int64(0); i < maxTracked+5000; i++ {
 		l.Observe(lex(i, 0, "GET", "https://api.example/"+itoa(int(i)), "https://app.example"))
 	}
 	if len(l.order)-l.head > maxTracked+1 || len(l.waiting) > maxTracked+1 {
