@@ -84,7 +84,7 @@ var corpusExpect = map[string]struct {
 	"http_http-filename.pcap":                         {1, 0, ""},
 	"http_http-large-gap.pcap":                        {1, 0, ""},
 	"http_http_09.pcap":                               {1, 0, "tshark does not parse HTTP/0.9; we record it with a warning"},
-	"http_methods.pcap":                               {49, 0, "tshark recognises 27 requests; the other 22 request lines are malformed (e.g. \"OPTIONSHTTP/1.1\") and their 400/405 responses are kept as exchanges whose request is flagged as not parsed"},
+	"http_methods.pcap":                               {49, 0, "tshark recognises 27 requests; the other 22 request lines are malformed (e.g. \"OPTIONSHTTP/1.1\"); they are kept, flagged, with the 400/405 the server answered"},
 	"http_missing-zlib-header.pcap":                   {2, 0, ""},
 	"http_no-version.pcap":                            {1, 0, "request line without version = HTTP/0.9, which tshark skips"},
 	"http_pipelined-requests.pcap":                    {5, 0, ""},

@@ -169,7 +169,20 @@ type oooSeg struct {
 	time    time.Time
 	packet  int64
 	ack     uint32
+	ackOK   bool
 	missing int // bytes lost right after data (snaplen)
+}
+
+// waitItem is in-order data (or a gap, when data is nil) held back until
+// the other direction has delivered the bytes it acknowledges.
+type waitItem struct {
+	data   []byte
+	time   time.Time
+	packet int64
+	seq    uint32
+	ack    uint32
+	ackOK  bool
+	gap    int
 }
 
 type half struct {
@@ -189,6 +202,13 @@ type half struct {
 	ackBeyond bool
 	maxAck    uint32
 	hist      []byte // last delivered bytes, for retransmission comparison
+	// Cross-direction ordering: dnext is the sequence number after the last
+	// byte handed to the Stream (next minus what waits in wait).
+	dnext     uint32
+	wait      []waitItem
+	waitBytes int
+	waitSince time.Time
+	waitPkts  int64
 }
 
 type conn struct {
@@ -261,7 +281,7 @@ func (a *Assembler) Add(seg *packet.Segment, pkt int64, t time.Time) {
 		}
 		dataSeq++
 		if !h.started {
-			h.started, h.next = true, dataSeq
+			h.started, h.next, h.dnext = true, dataSeq, dataSeq
 		}
 	}
 	// The peer's ACK proves bytes we did not see were sent, but only from
@@ -284,9 +304,9 @@ func (a *Assembler) Add(seg *packet.Segment, pkt int64, t time.Time) {
 	}
 	if hasData {
 		if !h.started {
-			h.started, h.next = true, dataSeq
+			h.started, h.next, h.dnext = true, dataSeq, dataSeq
 		}
-		a.data(c, dir, dataSeq, seg.Payload, seg.Missing, t, pkt, seg.Ack)
+		a.data(c, dir, dataSeq, seg.Payload, seg.Missing, t, pkt, seg.Ack, seg.Flags&packet.FlagACK != 0)
 	}
 	if seg.Flags&packet.FlagFIN != 0 && h.started && !h.fin {
 		h.fin, h.finSeq = true, dataSeq+uint32(len(seg.Payload)+seg.Missing)
@@ -376,7 +396,7 @@ func likelyServerPort(src, dst uint16) bool {
 }
 
 // data handles payload of one direction starting at seq.
-func (a *Assembler) data(c *conn, dir Dir, seq uint32, p []byte, missing int, t time.Time, pkt int64, ack uint32) {
+func (a *Assembler) data(c *conn, dir Dir, seq uint32, p []byte, missing int, t time.Time, pkt int64, ack uint32, ackOK bool) {
 	h := &c.half[dir]
 	if rel := int32(seq - h.next); rel < 0 {
 		old := int(-rel)
@@ -392,10 +412,10 @@ func (a *Assembler) data(c *conn, dir Dir, seq uint32, p []byte, missing int, t 
 		p, seq = p[old:], h.next
 	}
 	if seq != h.next {
-		a.buffer(c, h, seq, p, missing, t, pkt, ack)
+		a.buffer(c, h, seq, p, missing, t, pkt, ack, ackOK)
 		return
 	}
-	a.deliver(c, dir, h, p, t, pkt, seq, ack)
+	a.deliver(c, dir, h, p, t, pkt, seq, ack, ackOK)
 	if missing > 0 {
 		a.gap(c, dir, h, missing, t)
 	}
@@ -433,7 +453,7 @@ func (a *Assembler) compareOld(c *conn, h *half, seq uint32, p []byte) {
 	a.c.Retransmissions++
 }
 
-func (a *Assembler) deliver(c *conn, dir Dir, h *half, p []byte, t time.Time, pkt int64, seq, ack uint32) {
+func (a *Assembler) deliver(c *conn, dir Dir, h *half, p []byte, t time.Time, pkt int64, seq, ack uint32, ackOK bool) {
 	if len(p) == 0 {
 		return
 	}
@@ -458,9 +478,80 @@ func (a *Assembler) deliver(c *conn, dir Dir, h *half, p []byte, t time.Time, pk
 	if len(h.ooo) == 0 && !h.ackBeyond {
 		h.holeOpen = false
 	}
+	if len(h.wait) > 0 || a.mustWait(c, dir, ack, ackOK) {
+		a.hold(c, h, waitItem{data: append([]byte(nil), p...), time: t, packet: pkt, seq: seq, ack: ack, ackOK: ackOK})
+		return
+	}
+	a.emitData(c, dir, h, p, t, pkt, seq, ack)
+	a.release(c, false)
+}
+
+// mustWait reports whether data of dir acknowledging ack must wait for the
+// other direction: a response is handed over only after the request bytes
+// it acknowledges, whatever order the capture recorded them in.
+func (a *Assembler) mustWait(c *conn, dir Dir, ack uint32, ackOK bool) bool {
+	peer := &c.half[1-dir]
+	if !ackOK || !peer.started {
+		return false
+	}
+	if peer.fin && ack == peer.finSeq+1 {
+		ack = peer.finSeq
+	}
+	return after(ack, peer.dnext) && ack-peer.dnext <= maxAckLead
+}
+
+func (a *Assembler) hold(c *conn, h *half, w waitItem) {
+	if len(h.wait) == 0 {
+		h.waitSince, h.waitPkts = w.time, c.info.Packets
+	}
+	h.wait = append(h.wait, w)
+	h.waitBytes += len(w.data)
+	a.buffered += len(w.data)
+	if h.waitBytes+h.oooBytes > a.opt.MaxBufferedPerConn || a.buffered > a.opt.MaxBufferedTotal {
+		a.c.ForcedByBufferCap++
+		c.info.warn("reassembly buffer limit reached: directions handed over out of order")
+		a.release(c, true)
+	}
+}
+
+func (a *Assembler) emitData(c *conn, dir Dir, h *half, p []byte, t time.Time, pkt int64, seq, ack uint32) {
+	h.dnext = seq + uint32(len(p))
 	c.chunk = Chunk{Data: p, Time: t, Packet: pkt, Seq: seq, Ack: ack}
 	c.stream.Data(dir, &c.chunk)
 	c.chunk.Data = nil
+}
+
+// release hands over held data whose acknowledged bytes were delivered;
+// force hands over everything (timeouts, caps, close).
+func (a *Assembler) release(c *conn, force bool) {
+	for progress := true; progress; {
+		progress = false
+		for d := Dir(0); d < 2; d++ {
+			h := &c.half[d]
+			for len(h.wait) > 0 {
+				w := h.wait[0]
+				if w.data != nil && !force && a.mustWait(c, d, w.ack, w.ackOK) {
+					break
+				}
+				h.wait[0] = waitItem{}
+				h.wait = h.wait[1:]
+				h.waitBytes -= len(w.data)
+				a.buffered -= len(w.data)
+				if w.data == nil {
+					h.dnext += uint32(w.gap)
+					c.stream.Gap(d, w.gap, w.time)
+				} else {
+					a.emitData(c, d, h, w.data, w.time, w.packet, w.seq, w.ack)
+				}
+				progress = true
+			}
+			if len(h.wait) == 0 {
+				h.wait = nil
+			} else {
+				h.waitSince, h.waitPkts = h.wait[0].time, c.info.Packets
+			}
+		}
+	}
 }
 
 func (a *Assembler) gap(c *conn, dir Dir, h *half, lost int, t time.Time) {
@@ -478,7 +569,13 @@ func (a *Assembler) gap(c *conn, dir Dir, h *half, lost int, t time.Time) {
 	if h.holeOpen {
 		h.holeSince, h.holePkts = t, c.info.Packets
 	}
+	if len(h.wait) > 0 {
+		a.hold(c, h, waitItem{gap: lost, time: t})
+		return
+	}
+	h.dnext += uint32(lost)
 	c.stream.Gap(dir, lost, t)
+	a.release(c, false)
 }
 
 // drain delivers buffered segments that became contiguous.
@@ -498,7 +595,7 @@ func (a *Assembler) drain(c *conn, dir Dir, h *half) {
 		a.buffered -= len(s.data)
 		skip := int(-rel)
 		if skip < len(s.data) {
-			a.deliver(c, dir, h, s.data[skip:], s.time, s.packet, h.next, s.ack)
+			a.deliver(c, dir, h, s.data[skip:], s.time, s.packet, h.next, s.ack, s.ackOK)
 			if s.missing > 0 {
 				a.gap(c, dir, h, s.missing, s.time)
 			}
@@ -516,7 +613,7 @@ func (a *Assembler) drain(c *conn, dir Dir, h *half) {
 
 // buffer stores an out-of-order segment, keeping the first copy of every
 // byte already buffered.
-func (a *Assembler) buffer(c *conn, h *half, seq uint32, p []byte, missing int, t time.Time, pkt int64, ack uint32) {
+func (a *Assembler) buffer(c *conn, h *half, seq uint32, p []byte, missing int, t time.Time, pkt int64, ack uint32, ackOK bool) {
 	a.c.OutOfOrder++
 	if !h.holeOpen {
 		h.holeOpen, h.holeSince, h.holePkts = true, t, c.info.Packets
@@ -556,7 +653,7 @@ func (a *Assembler) buffer(c *conn, h *half, seq uint32, p []byte, missing int, 
 		parts = append(parts, oooSeg{seq: cur, data: p[cur-seq:]})
 	}
 	for i, part := range parts {
-		s := oooSeg{seq: part.seq, data: append([]byte(nil), part.data...), time: t, packet: pkt, ack: ack}
+		s := oooSeg{seq: part.seq, data: append([]byte(nil), part.data...), time: t, packet: pkt, ack: ack, ackOK: ackOK}
 		if i == len(parts)-1 && part.seq+uint32(len(part.data)) == end {
 			s.missing = missing
 		}
@@ -614,6 +711,9 @@ func (a *Assembler) resolve(c *conn, dir Dir, t time.Time) {
 func (a *Assembler) checkHoles(c *conn, t time.Time) {
 	for d := Dir(0); d < 2; d++ {
 		h := &c.half[d]
+		if len(h.wait) > 0 && (c.info.Packets-h.waitPkts >= 16*int64(a.opt.ReorderPackets) || t.Sub(h.waitSince) >= 10*a.opt.ReorderWindow) {
+			a.release(c, true)
+		}
 		if !h.holeOpen {
 			continue
 		}
@@ -668,6 +768,8 @@ func (a *Assembler) close(c *conn, t time.Time) {
 			a.gap(c, d, h, int(int32(h.finSeq-h.next)), t)
 		}
 	}
+	a.release(c, false)
+	a.release(c, true)
 	c.closed, c.closedAt = true, t
 	c.half[0].hist, c.half[1].hist = nil, nil
 	a.open--

@@ -352,3 +352,26 @@ func TestScrambledStreamRebuildsEveryPresentByte(t *testing.T) {
 		}
 	}
 }
+
+// TestResponseCapturedBeforeItsRequestWaits: reordering put the server's
+// answer ahead of the request in the file; the consumer still gets the
+// request first, because the response acknowledges bytes not yet handed over.
+func TestResponseCapturedBeforeItsRequestWaits(t *testing.T) {
+	h := newHarness(Options{})
+	h.handshake()
+	h.send(srv, cli, sISN+1, cISN+20, 0, "HTTP/1.1 204 No Content\r\n\r\n")
+	h.send(cli, srv, cISN+1, sISN+1, 0, "GET /a HTTP/1.1\r\n\r\n")
+	r := h.recs[0]
+	if len(r.events) != 2 || !strings.HasPrefix(r.events[0], "0:") || !strings.HasPrefix(r.events[1], "1:") {
+		t.Fatalf("events %v", r.events)
+	}
+	// A response acknowledging a request that never shows up is handed
+	// over once the request's loss is declared.
+	h.send(srv, cli, sISN+28, cISN+39, 0, "HTTP/1.1 200 OK\r\n\r\n")
+	for i := 0; i < 20; i++ {
+		h.send(srv, cli, sISN+47, cISN+39, 0, "")
+	}
+	if got := strings.Join(r.events[2:], " "); got != "0:gap19 1:\"HTTP/1.1 200 OK\\r\\n\\r\\n\"" {
+		t.Fatalf("events %v", r.events)
+	}
+}

@@ -1,0 +1,353 @@
+package capture
+
+import (
+	"bytes"
+	"context"
+	"encoding/binary"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/corscope/corscope/capture/lossy"
+	"github.com/corscope/corscope/capture/packet"
+	"github.com/corscope/corscope/capture/pcapio"
+	"github.com/corscope/corscope/capture/synth"
+	"github.com/corscope/corscope/storage"
+)
+
+func synthCapture(t testing.TB, o synth.Options) []byte {
+	t.Helper()
+	var b bytes.Buffer
+	if _, err := synth.Write(&b, o); err != nil {
+		t.Fatal(err)
+	}
+	return b.Bytes()
+}
+
+func readBytes(t testing.TB, data []byte) (*memSink, Stats, error) {
+	t.Helper()
+	s := &memSink{}
+	st, err := Read(context.Background(), bytes.NewReader(data), "test.pcap", Options{}, s)
+	return s, st, err
+}
+
+func exchangeKey(e *storage.Exchange) string {
+	return e.Client + " " + e.Method + " " + e.Path + "?" + e.Query
+}
+
+func TestSyntheticTrafficIsRebuiltExactly(t *testing.T) {
+	for _, v6 := range []bool{false, true} {
+		data := synthCapture(t, synth.Options{Exchanges: 300, PerConn: 30, Seed: 7, IPv6: v6})
+		s, st, err := readBytes(t, data)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(s.ex) != 300 || st.Connections != 10 || len(s.conns) != 10 || s.statusZero() != 0 {
+			t.Fatalf("v6=%v: %d exchanges, %d connections, %d without response", v6, len(s.ex), st.Connections, s.statusZero())
+		}
+		pre := 0
+		for _, e := range s.ex {
+			if e.IsPreflight() {
+				pre++
+				if e.Status != 204 || e.ResponseHeaders.Value("Access-Control-Allow-Methods") == "" {
+					t.Errorf("preflight %s %d", e.Path, e.Status)
+				}
+			} else if e.Status != 200 || e.Origin() == "" || e.ResponseHeaders.Value("Access-Control-Allow-Origin") == "" || len(e.Warnings) != 0 {
+				t.Errorf("exchange %s %d origin %q warnings %v", e.Path, e.Status, e.Origin(), e.Warnings)
+			}
+		}
+		if pre != 30 {
+			t.Errorf("%d preflights, want 30", pre)
+		}
+		if c := s.conns[0]; c.No != 1 || !strings.HasSuffix(c.Server, ":8080") || c.Packets == 0 || c.FirstSeen.IsZero() || !c.LastSeen.After(c.FirstSeen) {
+			t.Errorf("connection record %+v", c)
+		}
+		if v6 && !strings.HasPrefix(s.ex[0].Server, "[fd00::80]:") {
+			t.Errorf("IPv6 server %q", s.ex[0].Server)
+		}
+	}
+}
+
+// TestLossyCaptureRebuildsEveryExchangeWhoseBytesArePresent degrades a
+// capture (3% loss, 10% reordering, 1% duplication, fixed seeds) and checks
+// that every exchange none of whose payload packets was dropped comes out
+// identical to the clean run, and that the damaged ones are still stored.
+func TestLossyCaptureRebuildsEveryExchangeWhoseBytesArePresent(t *testing.T) {
+	clean := synthCapture(t, synth.Options{Exchanges: 2000, PerConn: 50, Seed: 3})
+	want, _, err := readBytes(t, clean)
+	if err != nil || len(want.ex) != 2000 {
+		t.Fatalf("clean run: %d exchanges, %v", len(want.ex), err)
+	}
+	for seed := int64(1); seed <= 3; seed++ {
+		var degraded bytes.Buffer
+		rep, err := lossy.Mangle(bytes.NewReader(clean), &degraded, lossy.Options{Drop: 0.03, Reorder: 0.10, Duplicate: 0.01, Seed: seed})
+		if err != nil {
+			t.Fatal(err)
+		}
+		hit := damaged(t, clean, rep.Dropped, want.ex)
+		got, st, err := readBytes(t, degraded.Bytes())
+		if err != nil {
+			t.Fatal(err)
+		}
+		// The degraded file keeps the original timestamps, and an intact
+		// exchange's first request packet is there: it identifies it.
+		byKey := map[string]*storage.Exchange{}
+		for _, e := range got.ex {
+			byKey[exchangeKey(e)+e.Started.String()] = e
+		}
+		intact, rebuilt := 0, 0
+		for i, w := range want.ex {
+			g := byKey[exchangeKey(w)+w.Started.String()]
+			if hit[i] {
+				continue
+			}
+			intact++
+			if g == nil {
+				t.Errorf("seed %d: intact exchange %s missing", seed, exchangeKey(w))
+				continue
+			}
+			if g.Status != w.Status || len(g.ResponseHeaders) != len(w.ResponseHeaders) || g.ResponseBodySize != w.ResponseBodySize || !bytes.Equal(g.ResponseBody, w.ResponseBody) {
+				t.Errorf("seed %d: %s differs: status %d/%d, %d/%d headers, body %d/%d, warnings %v",
+					seed, exchangeKey(w), g.Status, w.Status, len(g.ResponseHeaders), len(w.ResponseHeaders), g.ResponseBodySize, w.ResponseBodySize, g.Warnings)
+				continue
+			}
+			rebuilt++
+		}
+		t.Logf("seed %d: %d packets dropped, %d reordered, %d duplicated; %d of %d intact exchanges rebuilt, %d exchanges stored in all (%d hit by loss); gaps %d",
+			seed, len(rep.Dropped), len(rep.Reordered), len(rep.Duplicated), rebuilt, intact, len(got.ex), 2000-intact, st.Counters["tcp.gaps"])
+		if intact < 1500 {
+			t.Errorf("seed %d: only %d intact exchanges: the damage model is off", seed, intact)
+		}
+	}
+}
+
+// damaged marks the exchanges one of whose payload packets was dropped:
+// in this keep-alive traffic without pipelining, the payload packets of a
+// connection between an exchange's first and last packet are its own.
+func damaged(t *testing.T, capture []byte, dropped []int64, ex []*storage.Exchange) map[int]bool {
+	t.Helper()
+	drop := map[int64]bool{}
+	for _, n := range dropped {
+		drop[n] = true
+	}
+	type hitPkt struct {
+		no     int64
+		client string
+	}
+	var hits []hitPkt
+	r, err := pcapio.NewReader(bytes.NewReader(capture))
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := packet.NewDecoder(packet.DefragLimits{})
+	var p pcapio.Packet
+	var seg packet.Segment
+	for n := int64(1); r.Next(&p) == nil; n++ {
+		if !drop[n] || d.Decode(p.LinkType, p.Data, p.Time, &seg) != packet.ResultTCP || len(seg.Payload) == 0 {
+			continue
+		}
+		client := seg.Src
+		if seg.Src.Port() == 8080 {
+			client = seg.Dst
+		}
+		hits = append(hits, hitPkt{n, client.String()})
+	}
+	out := map[int]bool{}
+	for i, e := range ex {
+		for _, h := range hits {
+			if h.client == e.Client && h.no >= e.FirstPacket && h.no <= e.LastPacket {
+				out[i] = true
+			}
+		}
+	}
+	return out
+}
+
+// reencapsulate rewrites an Ethernet capture into another link type.
+func reencapsulate(t *testing.T, data []byte, link uint32, wrap func(ip []byte, v6 bool) []byte) []byte {
+	t.Helper()
+	r, err := pcapio.NewReader(bytes.NewReader(data))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out bytes.Buffer
+	w, _ := pcapio.NewWriter(&out, link, 262144)
+	var p pcapio.Packet
+	for r.Next(&p) == nil {
+		ip := p.Data[14:]
+		w.WritePacket(p.Time, wrap(ip, p.Data[12] == 0x86), 0)
+	}
+	return out.Bytes()
+}
+
+func TestLinkTypesCarryTheSameExchanges(t *testing.T) {
+	for _, v6 := range []bool{false, true} {
+		data := synthCapture(t, synth.Options{Exchanges: 40, PerConn: 20, Seed: 5, IPv6: v6})
+		fam := func(v6 bool, v4, v6v uint32) uint32 {
+			if v6 {
+				return v6v
+			}
+			return v4
+		}
+		cases := []struct {
+			name string
+			link uint32
+			wrap func(ip []byte, v6 bool) []byte
+		}{
+			{"SLL2", packet.LinkSLL2, func(ip []byte, v6 bool) []byte {
+				h := make([]byte, 20)
+				binary.BigEndian.PutUint16(h, uint16(fam(v6, 0x0800, 0x86dd)))
+				return append(h, ip...)
+			}},
+			{"SLL", packet.LinkSLL, func(ip []byte, v6 bool) []byte {
+				h := make([]byte, 16)
+				binary.BigEndian.PutUint16(h[14:], uint16(fam(v6, 0x0800, 0x86dd)))
+				return append(h, ip...)
+			}},
+			{"raw", packet.LinkRaw, func(ip []byte, _ bool) []byte { return ip }},
+			{"IPv4/IPv6 228/229", fam(v6, packet.LinkIPv4, packet.LinkIPv6), func(ip []byte, _ bool) []byte { return ip }},
+			{"BSD loopback", packet.LinkNull, func(ip []byte, v6 bool) []byte {
+				h := make([]byte, 4)
+				binary.LittleEndian.PutUint32(h, fam(v6, 2, 30))
+				return append(h, ip...)
+			}},
+			{"NFLOG", packet.LinkNFLOG, func(ip []byte, v6 bool) []byte {
+				h := []byte{byte(fam(v6, 2, 10)), 0, 0, 0}
+				tlv := make([]byte, 4)
+				binary.LittleEndian.PutUint16(tlv, uint16(4+len(ip)))
+				binary.LittleEndian.PutUint16(tlv[2:], 9)
+				b := append(append(h, tlv...), ip...)
+				for len(b)%4 != 0 {
+					b = append(b, 0)
+				}
+				return b
+			}},
+		}
+		for _, c := range cases {
+			s, st, err := readBytes(t, reencapsulate(t, data, c.link, c.wrap))
+			if err != nil || len(s.ex) != 40 || s.statusZero() != 0 {
+				t.Errorf("v6=%v %s: %d exchanges, %d without response, err %v, counters %v", v6, c.name, len(s.ex), s.statusZero(), err, st.Counters)
+			}
+		}
+	}
+}
+
+// TestPcapngMixedLinkTypes puts the two directions of the traffic on two
+// interfaces with different link types (as `tcpdump -i any` plus a second
+// interface would): dropping either interface would lose every response.
+func TestPcapngMixedLinkTypes(t *testing.T) {
+	data := synthCapture(t, synth.Options{Exchanges: 20, PerConn: 10, Seed: 9})
+	r, _ := pcapio.NewReader(bytes.NewReader(data))
+	var ng bytes.Buffer
+	le := binary.LittleEndian
+	block := func(typ uint32, body []byte) {
+		for len(body)%4 != 0 {
+			body = append(body, 0)
+		}
+		n := uint32(12 + len(body))
+		var h [8]byte
+		le.PutUint32(h[:], typ)
+		le.PutUint32(h[4:], n)
+		ng.Write(h[:])
+		ng.Write(body)
+		le.PutUint32(h[:4], n)
+		ng.Write(h[:4])
+	}
+	shb := make([]byte, 16)
+	le.PutUint32(shb, 0x1a2b3c4d)
+	le.PutUint16(shb[4:], 1)
+	block(0x0a0d0d0a, shb)
+	idb := func(link uint16, tsresol byte) {
+		b := make([]byte, 8)
+		le.PutUint16(b, link)
+		b = append(b, 9, 0, 1, 0, tsresol, 0, 0, 0, 0, 0, 0, 0)
+		block(1, b)
+	}
+	idb(packet.LinkEthernet, 6)
+	idb(packet.LinkSLL2, 9)
+	dsb := make([]byte, 8)
+	le.PutUint32(dsb, pcapio.SecretsTLSKeyLog)
+	le.PutUint32(dsb[4:], 4)
+	block(0x0a, append(dsb, "keys"...))
+	var p pcapio.Packet
+	for r.Next(&p) == nil {
+		ifc, frame, ts := uint32(0), p.Data, uint64(p.Time.UnixMicro())
+		if binary.BigEndian.Uint16(p.Data[14+20:]) == 8080 { // from the server: SLL2 interface
+			ifc, ts = 1, uint64(p.Time.UnixNano())
+			h := make([]byte, 20)
+			binary.BigEndian.PutUint16(h, 0x0800)
+			frame = append(h, p.Data[14:]...)
+		}
+		b := make([]byte, 20)
+		le.PutUint32(b, ifc)
+		le.PutUint32(b[4:], uint32(ts>>32))
+		le.PutUint32(b[8:], uint32(ts))
+		le.PutUint32(b[12:], uint32(len(frame)))
+		le.PutUint32(b[16:], uint32(len(frame)))
+		block(6, append(b, frame...))
+	}
+	s, st, err := readBytes(t, ng.Bytes())
+	if err != nil || st.Format != pcapio.FormatPCAPNG || len(s.ex) != 20 || s.statusZero() != 0 {
+		t.Fatalf("pcapng: %s, %d exchanges, %d without response, %v", st.Format, len(s.ex), s.statusZero(), err)
+	}
+	if len(st.Secrets) != 1 || string(st.Secrets[0].Data) != "keys" {
+		t.Errorf("secrets %+v", st.Secrets)
+	}
+	// Timestamps of both interfaces agree in spite of different resolutions.
+	if e := s.ex[0]; e.RespStarted.Before(e.Started) || e.RespStarted.Sub(e.Started) > time.Second {
+		t.Errorf("request at %v, response at %v", e.Started, e.RespStarted)
+	}
+}
+
+func TestTruncatedCaptureKeepsEverythingBefore(t *testing.T) {
+	data := synthCapture(t, synth.Options{Exchanges: 100, PerConn: 50, Seed: 2})
+	cut := data[:len(data)*2/3+5]
+	s, st, err := readBytes(t, cut)
+	if !IsPartial(err) || IsNotCapture(err) {
+		t.Fatalf("want a partial-read error, got %v", err)
+	}
+	if !strings.HasPrefix(err.Error(), "test.pcap: truncated packet record at byte ") {
+		t.Errorf("error %q", err)
+	}
+	if len(s.ex) < 60 || st.Packets == 0 {
+		t.Fatalf("only %d exchanges kept", len(s.ex))
+	}
+}
+
+func TestNotACaptureIsRejected(t *testing.T) {
+	_, _, err := readBytes(t, []byte(`{"log":{"version":"1.2","entries":[]}}`))
+	if !IsNotCapture(err) || IsPartial(err) || !strings.HasPrefix(err.Error(), "test.pcap: ") {
+		t.Fatalf("got %v", err)
+	}
+}
+
+func TestContextCancelStopsAndFlushes(t *testing.T) {
+	data := synthCapture(t, synth.Options{Exchanges: 2000, PerConn: 100, Seed: 2})
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	s := &memSink{}
+	_, err := Read(ctx, bytes.NewReader(data), "x", Options{}, s)
+	if err == nil || len(s.conns) == 0 {
+		t.Fatalf("err %v, %d connections flushed", err, len(s.conns))
+	}
+}
+
+// BenchmarkPipeline is the full pipeline (reader, decoder, reassembly,
+// HTTP/1 parser) over synthetic CORS traffic, without a store.
+func BenchmarkPipeline(b *testing.B) {
+	data := synthCapture(b, synth.Options{Exchanges: 5000, PerConn: 100, Seed: 1})
+	b.SetBytes(int64(len(data)))
+	b.ReportAllocs()
+	for b.Loop() {
+		st, err := Read(context.Background(), bytes.NewReader(data), "bench", Options{}, discardSink{})
+		if err != nil || st.Exchanges != 5000 {
+			b.Fatal(st.Exchanges, err)
+		}
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/5000, "ns/exchange")
+}
+
+type discardSink struct{}
+
+func (discardSink) Exchange(*storage.Exchange)     {}
+func (discardSink) Connection(*storage.Connection) {}

@@ -1,0 +1,69 @@
+#!/usr/bin/env bash
+# Times corscope's pcap ingest against tshark on the same synthetic capture
+# of 100,000 HTTP/1.1 keep-alive CORS exchanges (scripts/benchpcap).
+#
+#   scripts/bench-pcap.sh            # default: 100000 exchanges in $BENCH_DIR
+#   N=20000 scripts/bench-pcap.sh    # smaller run
+#
+# Prints wall time, CPU time and peak RSS of each tool, the ratio, and the
+# ratio of corscope to a bare read+decode loop over the same file.
+set -euo pipefail
+
+cd "$(dirname "$0")/.."
+N=${N:-100000}
+DIR=${BENCH_DIR:-${TMPDIR:-/tmp}/corscope-bench}
+mkdir -p "$DIR"
+PCAP="$DIR/bench-$N.pcap"
+
+go build -o "$DIR/benchpcap" ./scripts/benchpcap
+[ -s "$PCAP" ] || "$DIR/benchpcap" -o "$PCAP" -n "$N"
+
+if ! command -v tshark >/dev/null; then
+	echo "tshark not found: installing with apt" >&2
+	(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq tshark) >&2 ||
+		(sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq tshark) >&2
+fi
+
+# corscope: the CLI when it builds, else the pipeline without the store.
+if go build -o "$DIR/corscope" ./cmd/corscope 2>/dev/null; then
+	rm -f "$DIR/bench.db" "$DIR/bench.db-wal" "$DIR/bench.db-shm"
+	CORSCOPE=("$DIR/corscope" ingest --no-progress --db "$DIR/bench.db" "$PCAP")
+else
+	echo "cmd/corscope does not build: timing the capture pipeline alone" >&2
+	CORSCOPE=("$DIR/benchpcap" -ingest "$PCAP")
+fi
+
+# measure NAME CMD...: runs CMD under /usr/bin/time -v, output to $DIR/NAME.out
+measure() {
+	local name=$1
+	shift
+	/usr/bin/time -v -o "$DIR/$name.time" "$@" >"$DIR/$name.out" 2>"$DIR/$name.err" || {
+		echo "$name failed:" >&2
+		tail -5 "$DIR/$name.err" >&2
+		exit 1
+	}
+	local wall user sys rss
+	wall=$(awk -F': ' '/Elapsed \(wall clock\)/ {print $2}' "$DIR/$name.time")
+	user=$(awk -F': ' '/User time/ {print $2}' "$DIR/$name.time")
+	sys=$(awk -F': ' '/System time/ {print $2}' "$DIR/$name.time")
+	rss=$(awk -F': ' '/Maximum resident set size/ {print $2}' "$DIR/$name.time")
+	# m:ss.xx or h:mm:ss -> seconds
+	wall=$(echo "$wall" | awk -F: '{ s=0; for (i=1;i<=NF;i++) s=s*60+$i; print s }')
+	eval "${name}_wall=$wall ${name}_cpu=$(echo "$user + $sys" | bc) ${name}_rss=$rss"
+	printf '%-9s wall %7.2f s   cpu %7.2f s   peak RSS %7d MB\n' "$name" "$wall" "$(echo "$user + $sys" | bc)" $((rss / 1024))
+}
+
+echo "capture: $PCAP ($(du -m "$PCAP" | cut -f1) MB, $N exchanges); load average: $(cut -d' ' -f1-3 /proc/loadavg)"
+measure decode "$DIR/benchpcap" -ingest "$PCAP" -stage decode
+measure corscope "${CORSCOPE[@]}"
+# tshark extracting what corscope stores about CORS: method, URI, host,
+# status and every request/response header line (Origin and the
+# Access-Control-* fields have no dedicated tshark fields).
+measure tshark tshark -r "$PCAP" -T fields -E occurrence=a \
+	-e http.request.method -e http.request.uri -e http.host \
+	-e http.response.code -e http.request.line -e http.response.line
+echo "corscope: $(tail -1 "$DIR/corscope.out" "$DIR/corscope.err" 2>/dev/null | grep -v '^==>' | grep . | tail -1)"
+echo "tshark rows: $(wc -l <"$DIR/tshark.out")"
+ratio() { echo "scale=1; $1 / $2" | bc; }
+echo "tshark / corscope: wall $(ratio "$tshark_wall" "$corscope_wall")x, cpu $(ratio "$tshark_cpu" "$corscope_cpu")x (target >= 30x, corscope peak RSS <= 300 MB)"
+echo "corscope / bare decode loop: wall $(ratio "$corscope_wall" "$decode_wall")x, cpu $(ratio "$corscope_cpu" "$decode_cpu")x"
