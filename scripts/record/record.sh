@@ -244,6 +244,9 @@ for f in "$pcap_dir"/*.served.ndjson.tmp; do
 	rm -f "$f"
 done
 
+# tcpdump writes as its own user, dumpcap with mode 0600: make them plain files.
+chmod 644 "$har_dir"/*.har "$pcap_dir"/*
+
 # ---------------------------------------------------------------- checks
 log "checks"
 for f in "$har_dir"/*.har; do
