@@ -23,6 +23,11 @@ func fixtureHARDir() string {
 }
 
 func readHAR(t *testing.T, path string) []*storage.Exchange {
+	exs, _ := readHARSummary(t, path)
+	return exs
+}
+
+func readHARSummary(t *testing.T, path string) ([]*storage.Exchange, har.Summary) {
 	t.Helper()
 	f, err := os.Open(path)
 	if err != nil {
@@ -30,7 +35,7 @@ func readHAR(t *testing.T, path string) []*storage.Exchange {
 	}
 	defer f.Close()
 	var exs []*storage.Exchange
-	_, err = har.Read(f, har.Options{Path: path}, func(ex *storage.Exchange) error {
+	sum, err := har.Read(f, har.Options{Path: path}, func(ex *storage.Exchange) error {
 		ex.ID = int64(len(exs) + 1)
 		exs = append(exs, ex)
 		return nil
@@ -38,7 +43,7 @@ func readHAR(t *testing.T, path string) []*storage.Exchange {
 	if err != nil {
 		t.Fatalf("read %s: %v", path, err)
 	}
-	return exs
+	return exs, sum
 }
 
 // TestFixtureHARs is the acceptance test of issue 3: on HARs recorded from
@@ -53,22 +58,71 @@ func TestFixtureHARs(t *testing.T) {
 	}
 	for _, file := range files {
 		t.Run(filepath.Base(file), func(t *testing.T) {
-			exs := readHAR(t, file)
+			exs, sum := readHARSummary(t, file)
 			res, err := AnalyzeSlice(context.Background(), exs, Config{})
 			if err != nil {
 				t.Fatal(err)
 			}
-			checkFixture(t, exs, res)
+			// Playwright's recordHar leaves preflights out and records
+			// CORS-blocked requests without response, Origin or Cookie:
+			// flaws shown only there cannot be judged from such a record.
+			lossy := strings.EqualFold(sum.Creator, "playwright")
+			checkFixture(t, exs, res, lossy)
 		})
 	}
 }
 
-func checkFixture(t *testing.T, exs []*storage.Exchange, res *Result) {
+// observable reports whether the record of one endpoint holds what rule is
+// decided from, and if not, why.
+func observable(rule string, exs []*storage.Exchange) (bool, string) {
+	any := func(f func(ex *storage.Exchange) bool) bool {
+		for _, ex := range exs {
+			if f(ex) {
+				return true
+			}
+		}
+		return false
+	}
+	has := func(h storage.Headers, n string) bool { _, ok := h.Get(n); return ok }
+	switch rule {
+	case "cors-preflight-ok-actual-unshared", "cors-preflight-bad-status", "cors-star-tokens-with-credentials", "cors-max-age-excessive":
+		if !any(func(ex *storage.Exchange) bool { return ex.IsPreflight() && ex.Status != 0 }) {
+			return false, "no preflight with a response in the record"
+		}
+	case "csrf-cross-site-simple-write", "csrf-json-as-text-plain", "csrf-origin-not-checked":
+		if !any(func(ex *storage.Exchange) bool {
+			return ex.Status != 0 && has(ex.RequestHeaders, "Cookie") && (has(ex.RequestHeaders, "Origin") || has(ex.RequestHeaders, "Sec-Fetch-Site"))
+		}) {
+			return false, "no answered request with Cookie and Origin in the record"
+		}
+	case "ws-cross-site-handshake-accepted":
+		// Chrome's DevTools events leave Cookie out of WebSocket handshake
+		// requests unless the recorder merges the ExtraInfo events.
+		if !any(func(ex *storage.Exchange) bool {
+			return ex.Status == 101 && (has(ex.RequestHeaders, "Cookie") || has(ex.RequestHeaders, "Authorization"))
+		}) {
+			return false, "no WebSocket handshake with Cookie or Authorization in the record"
+		}
+	case "cookie-samesite-none-with-cors":
+		if !any(func(ex *storage.Exchange) bool { return has(ex.ResponseHeaders, "Set-Cookie") }) {
+			return false, "no Set-Cookie in the record"
+		}
+	default:
+		if !any(func(ex *storage.Exchange) bool { return ex.Status != 0 && has(ex.RequestHeaders, "Origin") }) {
+			return false, "no answered request with Origin in the record"
+		}
+	}
+	return true, ""
+}
+
+func checkFixture(t *testing.T, exs []*storage.Exchange, res *Result, lossy bool) {
 	t.Helper()
 	// What the session reached: host → path → schemes seen.
 	reached := map[string]map[string]bool{}
+	atEndpoint := map[string][]*storage.Exchange{}
 	for _, ex := range exs {
 		k := ex.Host + ex.Path
+		atEndpoint[k] = append(atEndpoint[k], ex)
 		if reached[k] == nil {
 			reached[k] = map[string]bool{}
 		}
@@ -92,17 +146,6 @@ func checkFixture(t *testing.T, exs []*storage.Exchange, res *Result) {
 		k := hostOf(f) + f.PathTemplate
 		byEndpoint[k] = append(byEndpoint[k], f)
 	}
-	// Chrome's DevTools events leave the Cookie header out of WebSocket
-	// handshake requests unless the recorder merges the ExtraInfo events:
-	// without it the record cannot show a cookie-carrying handshake.
-	wsCookie := false
-	for _, ex := range exs {
-		if ex.Upgrade == "websocket" || ex.Scheme == "ws" || ex.Scheme == "wss" {
-			_, c := ex.RequestHeaders.Get("Cookie")
-			_, a := ex.RequestHeaders.Get("Authorization")
-			wsCookie = wsCookie || c || a
-		}
-	}
 	checked := 0
 	for _, ep := range fixtureserver.Endpoints() {
 		k := ep.Host + ep.Path
@@ -122,8 +165,11 @@ func checkFixture(t *testing.T, exs []*storage.Exchange, res *Result) {
 			continue
 		}
 		for _, rule := range ep.Flaws {
-			if rule == "ws-cross-site-handshake-accepted" && !wsCookie {
-				t.Logf("%s%s: %s not checked: no WebSocket handshake in this HAR carries Cookie or Authorization (recorder limitation)", ep.Host, ep.Path, rule)
+			if ok, why := observable(rule, atEndpoint[k]); !ok {
+				if !lossy && rule != "ws-cross-site-handshake-accepted" {
+					t.Errorf("%s%s: %s cannot be checked from a Chromium record: %s", ep.Host, ep.Path, rule, why)
+				}
+				t.Logf("%s%s: %s not checked: %s", ep.Host, ep.Path, rule, why)
 				continue
 			}
 			found := false

@@ -2,6 +2,8 @@ package analyze
 
 import (
 	"encoding/json"
+	"slices"
+	"sort"
 	"strconv"
 	"strings"
 
@@ -683,9 +685,40 @@ func (a *analyzer) checkSyntax(v *exView) {
 			g.note = "allows " + matchTokens(v.acam, unusualMethod)
 		}
 	}
-	if v.status >= 300 && v.status < 400 && v.hasOrigin && v.crossOrigin && v.corsMode && v.acaoN == 0 {
-		a.observe(v, rRedirectMissingACAO, cls, 0)
+	if v.status >= 300 && v.status < 400 && v.hasOrigin && v.corsMode && !v.preflight {
+		switch {
+		case v.crossOrigin && v.acaoN == 0:
+			a.observe(v, rRedirectMissingACAO, cls, 0)
+		case v.origin != "null" && redirectsCrossOrigin(v):
+			// Fetch taints the request: the browser follows with Origin: null,
+			// so the target must trust "null" for the page to read it.
+			a.observeNote(v, rRedirectMissingACAO, cls, 0, "redirect to another origin: the browser continues with Origin: null")
+		}
 	}
+}
+
+// redirectsCrossOrigin reports a Location on another origin than the
+// request's target.
+func redirectsCrossOrigin(v *exView) bool {
+	loc := v.ex.ResponseHeaders.Value("Location")
+	if !strings.Contains(loc, "://") {
+		return false // relative: same origin
+	}
+	o := parseOrigin(loc[:originEnd(loc)])
+	if !o.valid {
+		return false
+	}
+	return !strings.EqualFold(o.scheme, v.host.t.scheme) || !strings.EqualFold(o.hostname(), v.host.t.hostname) ||
+		o.port != v.ex.Port && !(o.port == defaultPort(strings.ToLower(o.scheme)) && v.ex.Port == storage.DefaultPort(v.ex.Scheme))
+}
+
+// originEnd returns the length of the scheme://authority prefix of a URL.
+func originEnd(u string) int {
+	i := strings.Index(u, "://") + 3
+	if j := strings.IndexAny(u[i:], "/?#"); j >= 0 {
+		return i + j
+	}
+	return len(u)
 }
 
 func hasStarToken(list string) bool {
@@ -888,8 +921,10 @@ func (a *analyzer) checkCSRF(v *exView) {
 	if v.hasReqCT && !isSafelistedContentType(v.reqCT) {
 		return
 	}
-	if ex.Method != "POST" && v.pairedPF != nil && v.pairedPF.passed() {
-		return // authorised by a preflight: CORS trust, not CSRF
+	if ex.Method != "POST" && (v.pairedPF != nil || strings.EqualFold(v.sfm, "cors")) {
+		// A browser preflights a cross-site PUT/DELETE/PATCH fetch: that is
+		// CORS trust, judged by the origin-trust and pairing rules.
+		return
 	}
 	if mimeEssence(v.reqCT) == "text/plain" && looksJSON(ex.RequestBody, ex.RequestBodySize) {
 		a.observeNote(v, rCSRFJSONTextPlain, cls, 0, "JSON body sent as text/plain")
@@ -990,18 +1025,30 @@ func (a *analyzer) addCookieGroups() {
 			continue
 		}
 		add := func(m map[string]*cookieInfo) {
-			for _, c := range m {
-				if !c.session || c.sameSite != "none" {
-					continue
+			names := make([]string, 0, len(m))
+			for n, c := range m {
+				if c.session && c.sameSite == "none" {
+					names = append(names, n)
 				}
+			}
+			sort.Strings(names)
+			for _, n := range names {
+				c := m[n]
 				k := groupKey{rule: rCookieSameSiteNone, host: h.id, method: c.method, path: c.path, class: classNone}
-				if a.groups[k] != nil {
-					continue
+				g := a.groups[k]
+				if g == nil {
+					g = &group{key: k, host: h, below400: true, nonStatic: true, note: "session cookie " + c.name + " is SameSite=None"}
+					a.groups[k] = g
+					a.groupOrder = append(a.groupOrder, g)
+				} else {
+					g.note += ", " + c.name
 				}
-				g := &group{key: k, host: h, ids: c.ids, evidence: []string{c.line}, below400: true, nonStatic: true,
-					note: "session cookie " + c.name + " is SameSite=None"}
-				a.groups[k] = g
-				a.groupOrder = append(a.groupOrder, g)
+				g.evidence = append(g.evidence, c.line)
+				for _, id := range c.ids {
+					if !slices.Contains(g.ids, id) {
+						g.ids = append(g.ids, id)
+					}
+				}
 			}
 		}
 		add(a.cookies[h.t.hostname])

@@ -261,6 +261,30 @@ var ruleCases = []ruleCase{
 		exs:  []xb{{url: api, status: 302, req: []string{"Origin: https://app.example.com"}, resp: []string{"Location: /login"}}},
 		want: map[string]string{"cors-redirect-missing-acao": "info"},
 	},
+	{
+		name: "redirect of a CORS request to another origin taints it",
+		exs:  []xb{{url: api, status: 307, req: []string{"Origin: https://app.example.com"}, resp: []string{"Location: https://cdn.other.net/v1/user", "Access-Control-Allow-Origin: https://app.example.com"}}},
+		want: map[string]string{"cors-redirect-missing-acao": "info"},
+	},
+	{
+		name: "same-origin redirect with ACAO is fine",
+		exs:  []xb{{url: api, status: 302, req: []string{"Origin: https://app.example.com"}, resp: []string{"Location: https://api.example.com:443/v2/user", "Access-Control-Allow-Origin: https://app.example.com"}}},
+		want: map[string]string{"cors-redirect-missing-acao": ""},
+	},
+	{
+		name: "browser PUT fetch is CORS, not CSRF",
+		exs: []xb{{method: "PUT", url: "https://api.example.com/transfer",
+			req: []string{"Origin: https://evil.test", "Cookie: sid=1", "Content-Type: text/plain", "Sec-Fetch-Mode: cors", "Sec-Fetch-Site: cross-site"}}},
+		want: map[string]string{"csrf-cross-site-simple-write": "", "cors-nonsimple-without-preflight": "info"},
+	},
+	{
+		name: "several SameSite=None session cookies make one finding",
+		exs: []xb{
+			{url: "https://api.example.com/login", resp: []string{"Set-Cookie: sid=1; SameSite=None; Secure", "Set-Cookie: auth=2; SameSite=None; Secure", "Set-Cookie: theme=dark; SameSite=None"}},
+			{url: api, req: []string{"Origin: null"}, resp: []string{"Access-Control-Allow-Origin: null", "Access-Control-Allow-Credentials: true"}},
+		},
+		want: map[string]string{"cookie-samesite-none-with-cors": "low"},
+	},
 	// D. Caching.
 	{
 		name: "dynamic ACAO without Vary on a public response is medium",
