@@ -26,8 +26,10 @@ const (
 // Linker pairs HAR preflights with their actual requests while a file is
 // ingested. Observe the exchanges in file order after the store gave them
 // IDs. Chrome lists the actual request first (it is issued before its
-// preflight) and a preflight's _initiator.requestId names it; Playwright
-// records no preflights at all. Memory is bounded by Window of HAR time.
+// preflight) and a preflight's _initiator.requestId names it; an actual
+// the browser then blocked has status 0 and lacks its Origin header;
+// Playwright records no preflights at all. Memory is bounded by Window of
+// HAR time.
 type Linker struct {
 	// Window is how far apart in HAR time a preflight and its actual may
 	// be; older pending preflights are dropped as unlinked.
@@ -54,6 +56,7 @@ type Linker struct {
 type lpre struct {
 	id      int64
 	key     string
+	origin  string
 	started time.Time
 	hint    string
 	status  int
@@ -61,10 +64,12 @@ type lpre struct {
 }
 
 type lact struct {
-	id      int64
-	key     string
-	started time.Time
-	done    bool
+	id        int64
+	key       string
+	origin    string
+	anyOrigin bool
+	started   time.Time
+	done      bool
 }
 
 type lactRef struct {
@@ -97,8 +102,14 @@ func NewLinker() *Linker {
 	}
 }
 
-func linkKey(origin, method, url string) string {
-	return origin + "\x00" + method + "\x00" + url
+func linkKey(method, url string) string {
+	return method + " " + url
+}
+
+// sameOrigin: a request the browser blocked before sending it (status 0)
+// may be recorded without its Origin header; it matches any preflight.
+func sameOrigin(p *lpre, a *lact) bool {
+	return a.anyOrigin || a.origin == p.origin
 }
 
 // isPreflight reports whether ex is a CORS preflight: marked so by the
@@ -121,10 +132,11 @@ func (l *Linker) Observe(ex *storage.Exchange) {
 		return
 	}
 	origin, ok := ex.RequestHeaders.Get("Origin")
-	if !ok && ex.SourceRequestID == "" {
+	blocked := !ok && ex.Status == 0
+	if !ok && !blocked && ex.SourceRequestID == "" {
 		return // not a CORS request: no preflight to find
 	}
-	key := linkKey(origin, ex.Method, ex.URL())
+	key := linkKey(ex.Method, ex.URL())
 	if ex.SourceRequestID != "" {
 		if p := l.byHint[ex.SourceRequestID]; p != nil && !p.done {
 			l.link(p, ex.ID, KindHint)
@@ -133,10 +145,10 @@ func (l *Linker) Observe(ex *storage.Exchange) {
 		l.actualID[ex.SourceRequestID] = lactRef{id: ex.ID, key: key, started: ex.Started}
 		l.order = append(l.order, lref{src: ex.SourceRequestID, at: ex.Started})
 	}
-	if !ok {
+	if !ok && !blocked {
 		return
 	}
-	a := &lact{id: ex.ID, key: key, started: ex.Started}
+	a := &lact{id: ex.ID, key: key, origin: origin, anyOrigin: blocked, started: ex.Started}
 	l.waiting[key] = append(l.waiting[key], a)
 	l.order = append(l.order, lref{act: a, at: ex.Started})
 }
@@ -149,7 +161,7 @@ func (l *Linker) observePreflight(ex *storage.Exchange) {
 		l.unlinked[ReasonNoACRM]++
 		return
 	}
-	p := &lpre{id: ex.ID, key: linkKey(origin, acrm, ex.URL()), started: ex.Started, hint: ex.InitiatorRequestID, status: ex.Status}
+	p := &lpre{id: ex.ID, key: linkKey(acrm, ex.URL()), origin: origin, started: ex.Started, hint: ex.InitiatorRequestID, status: ex.Status}
 	// the producer's own link wins
 	if p.hint != "" {
 		if a, ok := l.actualID[p.hint]; ok {
@@ -178,7 +190,7 @@ func (l *Linker) bestWaiting(p *lpre) *lact {
 	var best *lact
 	var bestD time.Duration
 	for _, a := range l.waiting[p.key] {
-		if a.done {
+		if a.done || !sameOrigin(p, a) {
 			continue
 		}
 		d := a.started.Sub(p.started)
@@ -205,7 +217,7 @@ func (l *Linker) settle(a *lact) {
 	var best *lpre
 	var bestD time.Duration
 	for _, p := range l.pending[a.key] {
-		if p.done {
+		if p.done || !sameOrigin(p, a) {
 			continue
 		}
 		d := a.started.Sub(p.started)

@@ -60,6 +60,22 @@ func TestLinker(t *testing.T) {
 			t.Errorf("%v %v", links, un)
 		}
 	})
+	t.Run("blocked actual recorded without Origin", func(t *testing.T) {
+		a := lex(1, 0, "DELETE", u, "")
+		a.Status = 0
+		p := preflight(2, ms, u, o, "DELETE")
+		p.Status = 403
+		unrelated := lex(3, 2*ms, "GET", "https://img.example/a.png", "")
+		links, un := runLinker(a, p, unrelated)
+		if links[2].ActualID != 1 || len(un) != 0 {
+			t.Errorf("%v %v", links, un)
+		}
+		// an answered request without Origin is no CORS request
+		a.Status = 200
+		if links, _ := runLinker(a, p); len(links) != 0 {
+			t.Errorf("%v", links)
+		}
+	})
 	t.Run("producer ids link across other traffic", func(t *testing.T) {
 		a := lex(1, 0, "PUT", u, o)
 		a.SourceRequestID = "99.1"
