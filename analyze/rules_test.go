@@ -348,6 +348,13 @@ var ruleCases = []ruleCase{
 		want: map[string]string{"csrf-cross-site-simple-write": "medium", "cors-nonsimple-without-preflight": ""},
 	},
 	{
+		name: "form navigation over http is not a CORS request",
+		exs: []xb{{method: "POST", url: "http://api.example.com/transfer", status: 200,
+			req: []string{"Accept: text/html,application/xhtml+xml,application/xml;q=0.9,image/avif,image/webp,image/apng,*/*;q=0.8,application/signed-exchange;v=b3;q=0.7",
+				"Origin: http://evil.test", "Cookie: sid=1", "Content-Type: application/x-www-form-urlencoded", "Upgrade-Insecure-Requests: 1"}}},
+		want: map[string]string{"csrf-cross-site-simple-write": "medium", "cors-nonsimple-without-preflight": ""},
+	},
+	{
 		name: "JSON as text/plain",
 		exs: []xb{{method: "POST", url: "https://api.example.com/transfer", body: `{"to":"x"}`,
 			req: []string{"Origin: https://evil.test", "Cookie: sid=1", "Content-Type: text/plain;charset=UTF-8"}}},

@@ -43,6 +43,7 @@ type exView struct {
 	hasACRM, hasACRH bool
 	acrpn            bool
 	wsUpgrade        bool
+	navigation       bool // Upgrade-Insecure-Requests: sent only on navigations
 	preflight        bool
 	status           int
 	static           bool
@@ -101,6 +102,10 @@ func (a *analyzer) project(ex *storage.Exchange) *exView {
 				v.sfs = f.Value
 			} else if strings.EqualFold(n, "sec-fetch-mode") {
 				v.sfm = f.Value
+			}
+		case 25:
+			if strings.EqualFold(n, "upgrade-insecure-requests") {
+				v.navigation = true // only navigations send it, also over http
 			}
 		case 29:
 			if strings.EqualFold(n, "access-control-request-method") && !v.hasACRM {
@@ -229,7 +234,7 @@ func (a *analyzer) project(ex *storage.Exchange) *exView {
 	}
 	switch strings.ToLower(v.sfm) {
 	case "", "cors":
-		v.corsMode = true
+		v.corsMode = !v.navigation
 	}
 	switch strings.ToLower(v.sfs) {
 	case "cross-site":
