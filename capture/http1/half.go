@@ -82,6 +82,8 @@ type half struct {
 	afterSkip state
 	sawCR     bool // stChunkEnd
 
+	pauseDecided bool // stPaused: the held bytes were classified
+
 	remain int64 // body or chunk bytes left
 	msg    message
 	seg    pos // the segment being fed
@@ -177,6 +179,17 @@ func (h *half) step(b []byte, at pos) int {
 		}
 		if len(b) > room {
 			h.everLost = true // resumed parsing will have to resynchronise
+		}
+		if !h.pauseDecided {
+			switch pausedBytesKind(h.buf) {
+			case pausedHTTP:
+				// Another request, not WebSocket/TLS/h2 bytes: the client
+				// did not wait, so its requests must enter the queue now.
+				h.p.resumeClient = true
+				h.pauseDecided = true
+			case pausedOther:
+				h.pauseDecided = true
+			}
 		}
 		return len(b)
 	case stDone:
@@ -785,4 +798,37 @@ func (h *half) takeWarnings(e *entry) {
 		e.addWarning("resynchronised after skipping " + strconv.FormatInt(h.skipped, 10) + " bytes")
 		h.skipped = 0
 	}
+}
+
+const (
+	pausedUndecided = iota
+	pausedHTTP
+	pausedOther
+)
+
+const h2Preface = "PRI * HTTP/2.0\r\n"
+
+// pausedBytesKind classifies what a client sent after an upgrade or CONNECT
+// request, before the answer: another HTTP/1 request, or something else
+// (WebSocket frames, a TLS handshake, the HTTP/2 preface).
+func pausedBytesKind(b []byte) int {
+	if len(b) == 0 {
+		return pausedUndecided
+	}
+	if !tchar[b[0]] {
+		return pausedOther
+	}
+	if n := min(len(b), len(h2Preface)); string(b[:n]) == h2Preface[:n] {
+		if n == len(h2Preface) {
+			return pausedOther
+		}
+		return pausedUndecided
+	}
+	if bytes.IndexByte(b, '\n') < 0 && len(b) < 64 {
+		return pausedUndecided
+	}
+	if LooksLikeRequest(b) {
+		return pausedHTTP
+	}
+	return pausedOther
 }

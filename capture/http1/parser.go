@@ -148,6 +148,9 @@ func (p *Parser) Close(t time.Time) {
 	if p.closed {
 		return
 	}
+	if p.c.st == stPaused && p.upgraded == "" {
+		p.resumeClient = true // the switch never happened: what followed is HTTP
+	}
 	p.runDeferred()
 	p.closeHalf(&p.c, WarnReqHeadersEOF, WarnReqBodyEOF)
 	p.closeHalf(&p.s, WarnRespHeadersEOF, WarnRespBodyEOF)
@@ -380,6 +383,7 @@ func (p *Parser) requestDone(h *half, m *message) {
 	if (e.upgrade || e.connect) && !e.respDone && h.st == stIdle {
 		h.st = stPaused // the bytes after it may not be HTTP: wait for the answer
 		h.buf = h.buf[:0]
+		h.pauseDecided = false
 	}
 	p.flush()
 }
@@ -588,6 +592,9 @@ func (p *Parser) orphanAt(i int, start pos) *entry {
 }
 
 func (p *Parser) noResponse(e *entry, warn string) {
+	if (e.upgrade || e.connect) && p.c.st == stPaused {
+		p.resumeClient = true // its answer is lost: assume no switch
+	}
 	e.respDone = true
 	e.ex.AddWarning(warn)
 	if e.ex.LastPacket == 0 {
