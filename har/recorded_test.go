@@ -1,9 +1,11 @@
 package har
 
 import (
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"reflect"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -79,6 +81,58 @@ func TestRecordedHARs(t *testing.T) {
 				t.Errorf("%d preflights, %d linked, %d unlinked", preflights, len(links), unlinked)
 			}
 			t.Logf("%s: %d entries, %d preflights, %d linked, unlinked %v", sum.Creator, len(exs), preflights, len(links), l.Unlinked())
+			// blocked and aborted requests are kept with a warning, and
+			// WebSocket handshakes are marked
+			var raw struct {
+				Log struct {
+					Entries []struct {
+						Request struct {
+							URL string `json:"url"`
+						} `json:"request"`
+						Response struct {
+							Status int `json:"status"`
+						} `json:"response"`
+					} `json:"entries"`
+				} `json:"log"`
+			}
+			if err := json.Unmarshal(data, &raw); err != nil {
+				t.Fatal(err)
+			}
+			for i, e := range raw.Log.Entries {
+				ex := exs[i]
+				if e.Response.Status <= 0 {
+					want := "no response: request blocked or aborted (HAR status " + strconv.Itoa(e.Response.Status) + ")"
+					if ex.Status != 0 || len(ex.Warnings) == 0 || !strings.HasPrefix(ex.Warnings[0], want) {
+						t.Errorf("entry %d (status %d): %d %q", i, e.Response.Status, ex.Status, ex.Warnings)
+					}
+				}
+				if strings.HasPrefix(e.Request.URL, "ws") && e.Response.Status == 101 && ex.Upgrade != "websocket" {
+					t.Errorf("entry %d: WebSocket handshake not marked: %q", i, ex.Upgrade)
+				}
+			}
+			// export and read back: the same exchanges, and the links come
+			// back as producer hints through _initiator.requestId
+			out := writeAll(t, exs, WithActuals(ActualsOf(links)))
+			checkDevToolsShape(t, out)
+			back, _, err := readAll(t, out, Options{})
+			if err != nil || len(back) != len(exs) {
+				t.Fatalf("read back: %v, %d of %d", err, len(back), len(exs))
+			}
+			relink := NewLinker()
+			for i, ex := range back {
+				sameExchange(t, i, exs[i], ex)
+				ex.ID = exs[i].ID
+				relink.Observe(ex)
+			}
+			if again := relink.Links(); len(again) != len(links) {
+				t.Errorf("%d links after export, %d before", len(again), len(links))
+			} else {
+				for _, p := range again {
+					if p.Kind != KindHint {
+						t.Errorf("exported link %v is not a hint", p)
+					}
+				}
+			}
 			if strings.EqualFold(sum.Creator, "Playwright") {
 				if preflights != 0 {
 					t.Errorf("Playwright recorded %d preflights", preflights)
