@@ -109,6 +109,7 @@ func Read(ctx context.Context, r io.Reader, name string, opts Options, sink Sink
 		}
 		pl.stats.Packets++
 		pl.stats.Bytes += int64(len(pkt.Data))
+		pl.offsets[pl.stats.Packets&(offsetRing-1)] = pkt.Offset
 		last = pkt.Time
 		switch pl.dec.Decode(pkt.LinkType, pkt.Data, pkt.Time, &seg) {
 		case packet.ResultTCP:
@@ -135,7 +136,13 @@ func Read(ctx context.Context, r io.Reader, name string, opts Options, sink Sink
 	return pl.stats, readErr
 }
 
+// offsetRing remembers the file offsets of the most recent packets, so an
+// exchange can point at its first packet record (most exchanges start
+// within this many packets of their emission).
+const offsetRing = 1 << 16
+
 type pipeline struct {
+	offsets     [offsetRing]int64
 	opts        Options
 	sink        Sink
 	dec         *packet.Decoder
@@ -309,6 +316,9 @@ func (s *connStream) start(first []byte, dir tcpasm.Dir) {
 
 func (s *connStream) emit(e *storage.Exchange) {
 	s.pl.stats.Exchanges++
+	if n := e.FirstPacket; n > 0 && n > s.pl.stats.Packets-offsetRing && n <= s.pl.stats.Packets {
+		e.Offset = s.pl.offsets[n&(offsetRing-1)]
+	}
 	if e.Status == 0 {
 		s.pl.noResponse++
 	}

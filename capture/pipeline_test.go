@@ -56,6 +56,9 @@ func TestSyntheticTrafficIsRebuiltExactly(t *testing.T) {
 				t.Errorf("exchange %s %d origin %q warnings %v", e.Path, e.Status, e.Origin(), e.Warnings)
 			}
 		}
+		if e := s.ex[0]; e.Offset <= 24 || e.Offset >= int64(len(data)) || e.EntryIndex != -1 && e.EntryIndex != 0 {
+			t.Errorf("first exchange offset %d", e.Offset)
+		}
 		if pre != 30 {
 			t.Errorf("%d preflights, want 30", pre)
 		}
