@@ -5,8 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
-	"regexp"
 	"sort"
 	"strings"
 	"text/tabwriter"
@@ -79,14 +79,7 @@ func runAnalysis(ctx context.Context, st *storage.Store, cfg *config.Config) (*s
 		return nil, err
 	}
 	defer it.Close()
-	acfg := analyze.Config{}
-	for _, t := range cfg.TrustedOrigins {
-		re, err := regexp.Compile(`^(?:` + t.Pattern + `)$`)
-		if err != nil {
-			return nil, withCode(exitUsage, fmt.Errorf("trusted_origins: %w", err))
-		}
-		acfg.TrustedOrigins = append(acfg.TrustedOrigins, re)
-	}
+	acfg := analyze.Config{TrustedOrigins: cfg.TrustedRegexps()}
 	res, err := analyze.Analyze(ctx, it.Next, acfg)
 	if err != nil {
 		return nil, fmt.Errorf("analyze: %w", err)
@@ -235,16 +228,22 @@ func writeReport(ctx context.Context, st *storage.Store, cfg *config.Config, rf 
 		return err
 	}
 	kept, warnings := cfg.Apply(findings, time.Now())
-	baselinePath := rf.baseline
+	baselinePath, explicit := rf.baseline, true
 	if baselinePath == "" {
-		baselinePath = cfg.BaselinePath()
+		baselinePath, explicit = cfg.BaselinePath(), false
 	}
 	if baselinePath != "" {
 		b, err := config.LoadBaseline(baselinePath)
-		if err != nil {
+		switch {
+		case err == nil:
+			kept = b.New(kept)
+		case !explicit && errors.Is(err, fs.ErrNotExist):
+			// The first CI run of a project whose config names a baseline
+			// has none yet: report everything, and say how to make one.
+			warnings = append(warnings, fmt.Sprintf("baseline %s does not exist yet: every finding is reported (create it with 'corscope baseline write -o %s')", baselinePath, baselinePath))
+		default:
 			return withCode(exitUsage, err)
 		}
-		kept = b.New(kept)
 	}
 	hosts, err := st.HostPolicies(ctx)
 	if err != nil {
@@ -318,24 +317,7 @@ func newRulesCmd() *cobra.Command {
 			if !ok {
 				return withCode(exitUsage, fmt.Errorf("no rule %q (see 'corscope rules')", args[0]))
 			}
-			w := cmd.OutOrStdout()
-			cwe := ""
-			if r.CWE != 0 {
-				cwe = fmt.Sprintf(", CWE-%d", r.CWE)
-			}
-			fmt.Fprintf(w, "%s — %s\nGroup %s, base severity %s%s\n\n", r.ID, r.Title, r.Group, r.BaseSeverity, cwe)
-			for _, sec := range []struct{ head, body string }{
-				{"What it finds", r.Summary}, {"Why it matters", r.Why}, {"How it is exploited", r.Exploit},
-				{"How to fix", r.Fix},
-			} {
-				fmt.Fprintf(w, "%s\n  %s\n\n", sec.head, strings.ReplaceAll(strings.TrimSpace(sec.body), "\n", "\n  "))
-			}
-			if len(r.References) > 0 {
-				fmt.Fprintln(w, "References")
-				for _, ref := range r.References {
-					fmt.Fprintln(w, "  "+ref)
-				}
-			}
+			fmt.Fprint(cmd.OutOrStdout(), r.Explain())
 			return nil
 		},
 	}

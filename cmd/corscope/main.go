@@ -7,6 +7,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"os/signal"
 	"runtime/debug"
@@ -39,20 +40,25 @@ func (e *exitError) Unwrap() error { return e.err }
 func withCode(code int, err error) error { return &exitError{code: code, err: err} }
 
 func main() {
-	os.Exit(run())
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	stop()
+	os.Exit(code)
 }
 
-func run() (code int) {
+// run executes one command line and returns its exit code.
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) (code int) {
 	defer func() {
 		if r := recover(); r != nil {
-			fmt.Fprintf(os.Stderr, "corscope: internal error: %v\nThis is a bug in corscope %s; please report it with the command line and, if you can, the input.\n%s",
+			fmt.Fprintf(stderr, "corscope: internal error: %v\nThis is a bug in corscope %s; please report it with the command line and, if you can, the input.\n%s",
 				r, version, debug.Stack())
 			code = exitBug
 		}
 	}()
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
 	root := newRootCmd()
+	root.SetArgs(args)
+	root.SetOut(stdout)
+	root.SetErr(stderr)
 	err := root.ExecuteContext(ctx)
 	if err == nil {
 		return exitOK
@@ -60,10 +66,10 @@ func run() (code int) {
 	var ee *exitError
 	if errors.As(err, &ee) {
 		if ee.err != nil && ee.err.Error() != "" {
-			fmt.Fprintln(os.Stderr, "corscope:", ee.err)
+			fmt.Fprintln(stderr, "corscope:", ee.err)
 		}
 		return ee.code
 	}
-	fmt.Fprintln(os.Stderr, "corscope:", err)
+	fmt.Fprintln(stderr, "corscope:", err)
 	return exitUsage
 }
