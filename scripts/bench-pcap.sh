@@ -62,8 +62,8 @@ measure corscope "${CORSCOPE[@]}"
 measure tshark tshark -r "$PCAP" -T fields -E occurrence=a \
 	-e http.request.method -e http.request.uri -e http.host \
 	-e http.response.code -e http.request.line -e http.response.line
-echo "corscope: $(tail -1 "$DIR/corscope.out" "$DIR/corscope.err" 2>/dev/null | grep -v '^==>' | grep . | tail -1)"
-echo "tshark rows: $(wc -l <"$DIR/tshark.out")"
+echo "corscope: $(cat "$DIR/corscope.out" "$DIR/corscope.err" | grep . | tail -1)"
+echo "tshark: $(grep -c -v '^[[:space:]]*$' "$DIR/tshark.out") HTTP messages (requests + responses)"
 ratio() { echo "scale=1; $1 / $2" | bc; }
 echo "tshark / corscope: wall $(ratio "$tshark_wall" "$corscope_wall")x, cpu $(ratio "$tshark_cpu" "$corscope_cpu")x (target >= 30x, corscope peak RSS <= 300 MB)"
 echo "corscope / bare decode loop: wall $(ratio "$corscope_wall" "$decode_wall")x, cpu $(ratio "$corscope_cpu" "$decode_cpu")x"
