@@ -65,9 +65,12 @@ type Server struct {
 	certPEM         []byte
 	httpPort        int
 	httpsPort       int
-	done            chan struct{}
 	wg              sync.WaitGroup
 	closeOnce       sync.Once
+
+	mu       sync.Mutex
+	closed   bool
+	hijacked map[net.Conn]struct{} // WebSocket connections, which http.Server.Close leaves open
 }
 
 // Start listens on the configured addresses and serves until Close.
@@ -75,7 +78,7 @@ func Start(cfg Config) (*Server, error) {
 	if cfg.DisableHTTP && cfg.DisableHTTPS {
 		return nil, errors.New("fixtureserver: both HTTP and HTTPS disabled")
 	}
-	s := &Server{done: make(chan struct{})}
+	s := &Server{hijacked: map[net.Conn]struct{}{}}
 	errLog := cfg.ErrorLog
 	if errLog == nil {
 		errLog = log.New(io.Discard, "", 0)
@@ -95,6 +98,14 @@ func Start(cfg Config) (*Server, error) {
 		s.httpsPort = s.httpsLn.Addr().(*net.TCPAddr).Port
 	}
 
+	var cert tls.Certificate
+	if s.httpsLn != nil {
+		if cert, s.certPEM, err = selfSignedCert(); err != nil {
+			s.closeListeners()
+			return nil, err
+		}
+	}
+
 	handler := s.routes()
 	if cfg.AccessLog != nil {
 		handler = accessLog(handler, cfg.AccessLog)
@@ -104,12 +115,6 @@ func Start(cfg Config) (*Server, error) {
 		s.serve(func() error { return s.httpSrv.Serve(s.httpLn) })
 	}
 	if s.httpsLn != nil {
-		cert, certPEM, err := selfSignedCert()
-		if err != nil {
-			s.closeListeners()
-			return nil, err
-		}
-		s.certPEM = certPEM
 		s.httpsSrv = &http.Server{
 			Handler:           handler,
 			ErrorLog:          errLog,
@@ -125,6 +130,25 @@ func Start(cfg Config) (*Server, error) {
 		s.serve(func() error { return s.httpsSrv.ServeTLS(s.httpsLn, "", "") })
 	}
 	return s, nil
+}
+
+// track registers a hijacked connection so Close can end it; it reports
+// false (and closes the connection) when the server is already closing.
+func (s *Server) track(c net.Conn) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		c.Close()
+		return false
+	}
+	s.hijacked[c] = struct{}{}
+	return true
+}
+
+func (s *Server) untrack(c net.Conn) {
+	s.mu.Lock()
+	delete(s.hijacked, c)
+	s.mu.Unlock()
 }
 
 func orLoopback(addr string) string {
@@ -151,11 +175,16 @@ func (s *Server) closeListeners() {
 	}
 }
 
-// Close stops both listeners and waits for the serving goroutines.
-// Hijacked WebSocket connections end on their own (their handler has a deadline).
+// Close stops both listeners, closes open WebSocket connections and waits
+// for the serving goroutines.
 func (s *Server) Close() error {
 	s.closeOnce.Do(func() {
-		close(s.done)
+		s.mu.Lock()
+		s.closed = true
+		for c := range s.hijacked {
+			c.Close()
+		}
+		s.mu.Unlock()
 		if s.httpSrv != nil {
 			s.httpSrv.Close()
 		}

@@ -540,3 +540,24 @@ func TestAccessLogRecordsEveryRequest(t *testing.T) {
 		}
 	}
 }
+
+func TestCloseEndsOpenWebSockets(t *testing.T) {
+	srv, err := Start(Config{DisableHTTPS: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	conn, br, resp := wsDial(t, srv.HTTPAddr(), "https://evil.example", false)
+	if resp.StatusCode != http.StatusSwitchingProtocols {
+		t.Fatalf("status %d", resp.StatusCode)
+	}
+	readServerFrame(t, br) // welcome: the handler is running
+	start := time.Now()
+	srv.Close()
+	conn.SetReadDeadline(time.Now().Add(5 * time.Second))
+	if _, err := br.ReadByte(); err == nil {
+		t.Fatal("connection still delivers data after Close")
+	}
+	if d := time.Since(start); d > 2*time.Second {
+		t.Errorf("Close left the WebSocket open for %v", d)
+	}
+}

@@ -44,6 +44,10 @@ func (s *Server) websocket(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "websocket needs HTTP/1.1", http.StatusHTTPVersionNotSupported)
 		return
 	}
+	if !s.track(conn) {
+		return
+	}
+	defer s.untrack(conn)
 	defer conn.Close()
 	conn.SetDeadline(time.Now().Add(15 * time.Second))
 	fmt.Fprintf(brw, "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: %s\r\n\r\n",
