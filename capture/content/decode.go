@@ -100,16 +100,29 @@ var ErrUnsupported = errors.New("unsupported content coding")
 func decodeOne(coding string, in []byte, max int64) ([]byte, bool, error) {
 	switch coding {
 	case "gzip", "x-gzip":
-		zr, err := gzip.NewReader(bytes.NewReader(in))
+		zr, _ := gzipPool.Get().(*gzip.Reader)
+		var err error
+		if zr == nil {
+			zr, err = gzip.NewReader(bytes.NewReader(in))
+		} else {
+			err = zr.Reset(bytes.NewReader(in))
+		}
 		if err != nil {
 			return nil, false, err
 		}
-		defer zr.Close()
+		defer gzipPool.Put(zr)
 		return readCapped(zr, max, len(in))
 	case "deflate":
 		return inflate(in, max)
 	case "br":
-		return readCapped(brotli.NewReader(bytes.NewReader(in)), max, len(in))
+		br, _ := brotliPool.Get().(*brotli.Reader)
+		if br == nil {
+			br = brotli.NewReader(bytes.NewReader(in))
+		} else if err := br.Reset(bytes.NewReader(in)); err != nil {
+			return nil, false, err
+		}
+		defer brotliPool.Put(br)
+		return readCapped(br, max, len(in))
 	case "zstd":
 		d := zstdPool.Get().(*zstd.Decoder)
 		defer zstdPool.Put(d)
@@ -127,25 +140,40 @@ func decodeOne(coding string, in []byte, max int64) ([]byte, bool, error) {
 // servers often send raw: a valid zlib header decides, raw is the fallback.
 func inflate(in []byte, max int64) ([]byte, bool, error) {
 	if len(in) >= 2 && in[0]&0x0f == 8 && in[0]>>4 <= 7 && (uint16(in[0])<<8|uint16(in[1]))%31 == 0 {
-		if zr, err := zlib.NewReader(bytes.NewReader(in)); err == nil {
+		zr, _ := zlibPool.Get().(io.ReadCloser)
+		var err error
+		if zr == nil {
+			zr, err = zlib.NewReader(bytes.NewReader(in))
+		} else {
+			err = zr.(zlib.Resetter).Reset(bytes.NewReader(in), nil)
+		}
+		if err == nil {
 			out, t, err := readCapped(zr, max, len(in))
-			zr.Close()
+			zlibPool.Put(zr)
 			if err == nil || len(out) > 0 {
 				return out, t, err
 			}
 		}
 	}
-	fr := flate.NewReader(bytes.NewReader(in))
-	defer fr.Close()
+	fr, _ := flatePool.Get().(io.ReadCloser)
+	if fr == nil {
+		fr = flate.NewReader(bytes.NewReader(in))
+	} else if err := fr.(flate.Resetter).Reset(bytes.NewReader(in), nil); err != nil {
+		return nil, false, err
+	}
+	defer flatePool.Put(fr)
 	return readCapped(fr, max, len(in))
 }
+
+// Decompressor state is tens of kilobytes; pooling it keeps small bodies cheap.
+var gzipPool, zlibPool, flatePool, brotliPool sync.Pool
 
 var zstdPool = sync.Pool{New: func() any {
 	d, err := zstd.NewReader(nil,
 		zstd.WithDecoderConcurrency(1),
 		zstd.WithDecoderLowmem(true),
 		zstd.WithDecoderMaxWindow(zstdMaxWindow),
-		zstd.WithDecoderMaxMemory(1<<30))
+		zstd.WithDecoderMaxMemory(64<<20))
 	if err != nil {
 		panic(err) // only for invalid options, which are constants here
 	}

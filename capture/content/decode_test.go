@@ -180,3 +180,25 @@ func TestWriteFuzzSeeds(t *testing.T) {
 		}
 	}
 }
+
+func BenchmarkDecodeGzip(b *testing.B) {
+	body := gz(plain)
+	b.SetBytes(int64(len(plain)))
+	b.ReportAllocs()
+	for i := 0; i < b.N; i++ {
+		if _, _, err := Decode([]string{"gzip"}, body, 1<<20); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func BenchmarkDecodeZstd(b *testing.B) {
+	body := zs(plain)
+	b.SetBytes(int64(len(plain)))
+	b.ReportAllocs()
+	for i := 0; i < b.N; i++ {
+		if _, _, err := Decode([]string{"zstd"}, body, 1<<20); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
