@@ -121,24 +121,45 @@ func AnalyzeSlice(ctx context.Context, exs []*storage.Exchange, cfg Config) (*Re
 }
 
 // interner maps strings to dense ids so that per-exchange state holds
-// integers, and copies each distinct string once.
+// integers, and copies each distinct string once. Hostile input cannot make
+// it grow without bound: values are cut at maxInternLen and, past the byte
+// budget, new values share one overflow id (counted in Stats).
 type interner struct {
-	ids  map[string]uint32
-	strs []string
+	ids      map[string]uint32
+	strs     []string
+	bytes    int
+	budget   int
+	overflow int64
 }
 
+const (
+	maxInternLen   = 1024
+	internBudget   = 128 << 20
+	overflowString = "(value not kept: analyzer memory budget reached)"
+)
+
 func newInterner() *interner {
-	return &interner{ids: make(map[string]uint32, 1024), strs: []string{""}}
+	in := &interner{ids: make(map[string]uint32, 1024), strs: []string{""}, budget: internBudget}
+	in.id(overflowString)
+	return in
 }
 
 func (in *interner) id(s string) uint32 {
+	if len(s) > maxInternLen {
+		s = s[:maxInternLen]
+	}
 	if id, ok := in.ids[s]; ok {
 		return id
+	}
+	if in.bytes+len(s) > in.budget {
+		in.overflow++
+		return 1
 	}
 	s = strings.Clone(s)
 	id := uint32(len(in.strs))
 	in.strs = append(in.strs, s)
 	in.ids[s] = id
+	in.bytes += len(s) + 64 // map and slice overhead, roughly
 	return id
 }
 
@@ -146,6 +167,9 @@ func (in *interner) str(id uint32) string { return in.strs[id] }
 
 // idBytes interns a byte slice without allocating when it is known.
 func (in *interner) idBytes(b []byte) uint32 {
+	if len(b) > maxInternLen {
+		b = b[:maxInternLen]
+	}
 	if id, ok := in.ids[string(b)]; ok {
 		return id
 	}
@@ -398,6 +422,9 @@ func (a *analyzer) classOf(originID uint32, h *hostState) classEntry {
 	}
 	cls, reg, probe := classify(a.in.str(originID), &h.t)
 	c := classEntry{cls: cls, probe: probe, reg: reg}
+	if len(a.classCache) >= 1<<20 {
+		clear(a.classCache) // a cache: bounded, recomputed on demand
+	}
 	a.classCache[k] = c
 	return c
 }
@@ -460,6 +487,7 @@ func (a *analyzer) finish() *Result {
 		"with_origin":              s.withOrigin,
 		"hosts":                    int64(len(a.hosts)),
 		"findings":                 int64(len(res.Findings)),
+		"interner_overflow":        a.in.overflow,
 	}
 	return res
 }

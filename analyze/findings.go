@@ -134,11 +134,22 @@ func evidenceLines(v *exView, r *ruleSpec) []string {
 		}
 		for _, f := range hs {
 			if strings.EqualFold(f.Name, name) {
-				out = append(out, f.Name+": "+redact(name, f.Value))
+				out = append(out, clip(f.Name+": "+redact(name, f.Value)))
 			}
 		}
 	}
 	return out
+}
+
+// maxEvidenceLine bounds one evidence line; hostile header values can be
+// megabytes long.
+const maxEvidenceLine = 4096
+
+func clip(line string) string {
+	if len(line) <= maxEvidenceLine {
+		return line
+	}
+	return line[:maxEvidenceLine] + "…[" + strconv.Itoa(len(line)-maxEvidenceLine) + " more bytes]"
 }
 
 // redact keeps the shape of credential headers (cookie names, auth
@@ -315,7 +326,7 @@ func (a *analyzer) finding(g *group, r *ruleSpec, sev int, why string, mods []st
 		Method:       method,
 		Origin:       g.origin,
 		OriginClass:  cls,
-		Exchanges:    g.ids,
+		Exchanges:    sortedIDs(g.ids),
 		Evidence:     g.evidence,
 	}
 	if c, ok := catalog.Lookup(r.id); ok {
@@ -396,4 +407,10 @@ func (a *analyzer) endpointList(ids idSet) string {
 		parts[i] = a.in.str(uint32(id>>32)) + " " + a.in.str(uint32(id))
 	}
 	return strings.Join(parts, ", ")
+}
+
+// sortedIDs sorts in place: deferred pairings append out of order.
+func sortedIDs(ids []int64) []int64 {
+	slices.Sort(ids)
+	return slices.Compact(ids)
 }

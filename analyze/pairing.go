@@ -344,7 +344,7 @@ func (p *pairer) defer_(v *exView) {
 	}
 	pa := &pendingActual{v: *v, key: pfKey{origin: v.originID, url: urlHash(ex)}, client: p.clientID(ex)}
 	pa.v.ex = cp
-	pa.v.origin = p.a.in.str(v.originID)
+	pa.v.origin = strings.Clone(v.origin)
 	pa.v.acao = strings.Clone(v.acao)
 	pa.v.acaoJoined = strings.Clone(v.acaoJoined)
 	pa.v.acac = strings.Clone(v.acac)

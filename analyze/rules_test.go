@@ -514,3 +514,27 @@ func TestInconsistentEndpoints(t *testing.T) {
 		t.Fatalf("inconsistent %+v", res.Hosts)
 	}
 }
+
+func TestHostileSizesAreBounded(t *testing.T) {
+	in := newInterner()
+	in.budget = in.bytes + 200
+	a, b := in.id("https://a.test"), in.id("https://b.test")
+	if a == b || in.str(a) != "https://a.test" {
+		t.Fatalf("ids %d %d", a, b)
+	}
+	if id := in.id(strings.Repeat("x", 300)); id != 1 || in.overflow != 1 {
+		t.Fatalf("over budget: id %d overflow %d", id, in.overflow)
+	}
+	if id := in.id("https://a.test"); id != a {
+		t.Fatalf("known value lost after overflow")
+	}
+	long := "https://" + strings.Repeat("a", 1<<20) + ".test"
+	res := run(t, Config{}, echo(long, "Access-Control-Allow-Credentials: true"), echo("https://evil.test", "Access-Control-Allow-Credentials: true"))
+	for _, f := range res.Findings {
+		for _, e := range f.Evidence {
+			if len(e) > maxEvidenceLine+64 {
+				t.Fatalf("%s: evidence line of %d bytes", f.Rule, len(e))
+			}
+		}
+	}
+}
