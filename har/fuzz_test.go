@@ -35,6 +35,32 @@ func FuzzRead(f *testing.F) {
 				t.Fatalf("body over the cap: %d %d", len(ex.RequestBody), len(ex.ResponseBody))
 			}
 		}
+		// the linker links each preflight and each actual at most once and
+		// accounts for every preflight
+		l := NewLinker()
+		preflights := 0
+		for i, ex := range exs {
+			ex.ID = int64(i + 1)
+			if isPreflight(ex) {
+				preflights++
+			}
+			l.Observe(ex)
+		}
+		seenPre, seenAct := map[int64]bool{}, map[int64]bool{}
+		links := l.Links()
+		for _, p := range links {
+			if seenPre[p.PreflightID] || seenAct[p.ActualID] || !isPreflight(exs[p.PreflightID-1]) || isPreflight(exs[p.ActualID-1]) {
+				t.Fatalf("bad link %v", p)
+			}
+			seenPre[p.PreflightID], seenAct[p.ActualID] = true, true
+		}
+		unlinked := 0
+		for _, n := range l.Unlinked() {
+			unlinked += n
+		}
+		if len(links)+unlinked != preflights {
+			t.Fatalf("%d preflights, %d linked, %d unlinked", preflights, len(links), unlinked)
+		}
 		var he *Error
 		if err != nil {
 			if !errors.As(err, &he) {

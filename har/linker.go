@@ -42,8 +42,10 @@ type Linker struct {
 	byHint   map[string]*lpre   // unlinked preflights by the actual's producer id
 	waiting  map[string][]*lact // actuals not yet settled, by key
 	actualID map[string]lactRef // recent actuals by their producer id
-	order    []lref             // everything pending, in observation order, for expiry
-	head     int                // order[:head] is done
+	// expiry queues in observation order: actuals settle after Settle,
+	// preflights and producer ids expire after Window
+	acts     queue[*lact]
+	expires  queue[lref]
 	latest   time.Time
 	links    []storage.Pairing
 	unlinked map[string]int
@@ -68,6 +70,7 @@ type lact struct {
 	key       string
 	origin    string
 	anyOrigin bool
+	src       string // producer id, "" when none
 	started   time.Time
 	done      bool
 }
@@ -80,9 +83,31 @@ type lactRef struct {
 
 type lref struct {
 	pre *lpre
-	act *lact
-	src string // producer id kept in actualID
+	src string // producer id kept in actualID, when pre is nil
 	at  time.Time
+}
+
+// queue is a FIFO that reuses its backing array.
+type queue[T any] struct {
+	items []T
+	head  int
+}
+
+func (q *queue[T]) push(v T)  { q.items = append(q.items, v) }
+func (q *queue[T]) len() int  { return len(q.items) - q.head }
+func (q *queue[T]) front() T  { return q.items[q.head] }
+func (q *queue[T]) rest() []T { return q.items[q.head:] }
+func (q *queue[T]) pop() {
+	var zero T
+	q.items[q.head] = zero
+	q.head++
+	// compact once the consumed prefix is the larger part
+	if q.head > 1024 && q.head*2 > len(q.items) {
+		n := copy(q.items, q.items[q.head:])
+		clear(q.items[n:])
+		q.items = q.items[:n]
+		q.head = 0
+	}
 }
 
 // maxTracked caps the pending state regardless of time, for HARs whose
@@ -143,14 +168,14 @@ func (l *Linker) Observe(ex *storage.Exchange) {
 			return
 		}
 		l.actualID[ex.SourceRequestID] = lactRef{id: ex.ID, key: key, started: ex.Started}
-		l.order = append(l.order, lref{src: ex.SourceRequestID, at: ex.Started})
+		l.expires.push(lref{src: ex.SourceRequestID, at: ex.Started})
 	}
 	if !ok && !blocked {
 		return
 	}
-	a := &lact{id: ex.ID, key: key, origin: origin, anyOrigin: blocked, started: ex.Started}
+	a := &lact{id: ex.ID, key: key, origin: origin, anyOrigin: blocked, src: ex.SourceRequestID, started: ex.Started}
 	l.waiting[key] = append(l.waiting[key], a)
-	l.order = append(l.order, lref{act: a, at: ex.Started})
+	l.acts.push(a)
 }
 
 func (l *Linker) observePreflight(ex *storage.Exchange) {
@@ -173,15 +198,14 @@ func (l *Linker) observePreflight(ex *storage.Exchange) {
 	}
 	// an actual listed just before its preflight (Chrome's order)
 	if a := l.bestWaiting(p); a != nil {
-		a.done = true
-		l.link(p, a.id, KindHeuristic)
+		l.linkActual(p, a)
 		return
 	}
 	l.pending[p.key] = append(l.pending[p.key], p)
 	if p.hint != "" {
 		l.byHint[p.hint] = p
 	}
-	l.order = append(l.order, lref{pre: p, at: ex.Started})
+	l.expires.push(lref{pre: p, at: ex.Started})
 }
 
 // bestWaiting finds the unsettled actual nearest in time to p that may
@@ -232,8 +256,20 @@ func (l *Linker) settle(a *lact) {
 		}
 	}
 	if best != nil {
-		l.link(best, a.id, KindHeuristic)
+		l.linkActual(best, a)
 	}
+}
+
+// linkActual links a waiting actual by the heuristic; its producer id can
+// then no longer be claimed by another preflight's hint.
+func (l *Linker) linkActual(p *lpre, a *lact) {
+	a.done = true
+	if a.src != "" {
+		if r, ok := l.actualID[a.src]; ok && r.id == a.id {
+			delete(l.actualID, a.src)
+		}
+	}
+	l.link(p, a.id, KindHeuristic)
 }
 
 func (l *Linker) link(p *lpre, actual int64, kind string) {
@@ -256,29 +292,23 @@ func (l *Linker) dropWaiting(key string, id int64) {
 // expire settles actuals whose wait is over and drops preflights older
 // than the window. With all set, everything pending is finished.
 func (l *Linker) expire(all bool) {
-	if all {
-		// actuals first, so that no preflight takes one by default
-		for _, r := range l.order[l.head:] {
-			if r.act != nil {
-				l.settle(r.act)
-			}
+	// actuals first, so that a preflight never expires before the actual
+	// that was waiting for it
+	for l.acts.len() > 0 {
+		a := l.acts.front()
+		if !all && !a.done && l.acts.len() <= maxTracked && l.latest.Sub(a.started) <= l.Settle {
+			break
 		}
+		l.settle(a)
+		l.trim(a.key)
+		l.acts.pop()
 	}
-	i := l.head
-	for ; i < len(l.order); i++ {
-		r := l.order[i]
-		age := l.latest.Sub(r.at)
-		over := len(l.order)-i > maxTracked
-		if r.act != nil {
-			if !all && !over && age <= l.Settle && !r.act.done {
-				break
-			}
-			l.settle(r.act)
-			l.trim(r.act.key)
-		} else if r.pre != nil {
-			if !all && !over && age <= l.Window && !r.pre.done {
-				break
-			}
+	for l.expires.len() > 0 {
+		r := l.expires.front()
+		if !all && l.expires.len() <= maxTracked && l.latest.Sub(r.at) <= l.Window && (r.pre == nil || !r.pre.done) {
+			break
+		}
+		if r.pre != nil {
 			if !r.pre.done {
 				r.pre.done = true
 				l.unlinked[l.reason(r.pre, all)]++
@@ -287,23 +317,10 @@ func (l *Linker) expire(all bool) {
 				}
 			}
 			l.trimPre(r.pre.key)
-		} else {
-			if !all && !over && age <= l.Window {
-				break
-			}
-			if a, ok := l.actualID[r.src]; ok && !a.started.After(r.at) {
-				delete(l.actualID, r.src)
-			}
+		} else if a, ok := l.actualID[r.src]; ok && !a.started.After(r.at) {
+			delete(l.actualID, r.src)
 		}
-		l.order[i] = lref{}
-	}
-	l.head = i
-	// compact once the consumed prefix is the larger part
-	if l.head > 1024 && l.head*2 > len(l.order) {
-		n := copy(l.order, l.order[l.head:])
-		clear(l.order[n:])
-		l.order = l.order[:n]
-		l.head = 0
+		l.expires.pop()
 	}
 }
 

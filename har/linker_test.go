@@ -87,6 +87,17 @@ func TestLinker(t *testing.T) {
 			t.Errorf("%v %v", links, un)
 		}
 	})
+	t.Run("an actual taken by the heuristic is not claimed again by a hint", func(t *testing.T) {
+		p1 := preflight(1, 0, u, o, "PUT")
+		a := lex(2, ms, "PUT", u, o)
+		a.SourceRequestID = "x"
+		p2 := preflight(3, 5*time.Second, u, o, "PUT")
+		p2.InitiatorRequestID = "x"
+		links, un := runLinker(p1, a, p2)
+		if len(links) != 1 || links[1].ActualID != 2 || un[ReasonHintUnmatched] != 1 {
+			t.Errorf("%v %v", links, un)
+		}
+	})
 	t.Run("hint seen on the preflight first", func(t *testing.T) {
 		p := preflight(1, 0, u, o, "PUT")
 		p.InitiatorRequestID = "7"
@@ -165,10 +176,45 @@ func TestLinker(t *testing.T) {
 func TestLinkerMemoryBounded(t *testing.T) {
 	l := NewLinker()
 	for i := int64(0); i < maxTracked+5000; i++ {
-		l.Observe(lex(i, 0, "GET", "https://api.example/"+itoa(int(i)), "https://app.example"))
+		url := "https://api.example/" + itoa(int(i))
+		l.Observe(lex(2*i, 0, "GET", url, "https://app.example"))
+		l.Observe(preflight(2*i+1, 0, url+"/p", "https://app.example", "PUT"))
 	}
-	if len(l.order)-l.head > maxTracked+1 || len(l.waiting) > maxTracked+1 {
-		t.Errorf("%d tracked", len(l.order))
+	if l.acts.len() > maxTracked+1 || l.expires.len() > maxTracked+1 || len(l.waiting) > maxTracked+1 || len(l.pending) > maxTracked+1 {
+		t.Errorf("tracked: %d actuals, %d expiries, %d waiting keys, %d pending keys", l.acts.len(), l.expires.len(), len(l.waiting), len(l.pending))
+	}
+}
+
+// TestLinkerLongCapture: an hour of traffic in both orders, far longer
+// than the window, links every pair as it goes.
+func TestLinkerLongCapture(t *testing.T) {
+	l := NewLinker()
+	const n = 3000
+	var id int64
+	for i := 0; i < n; i++ {
+		at := time.Duration(i) * 1200 * time.Millisecond
+		url := "https://api.example/item/" + itoa(i%7)
+		pre := preflight(id+1, at, url, "https://app.example", "PATCH")
+		act := lex(id+2, at+time.Millisecond, "PATCH", url, "https://app.example")
+		if i%2 == 0 { // Chrome lists the actual first
+			act.Started = t0.Add(at)
+			pre.Started = t0.Add(at + time.Millisecond)
+			l.Observe(act)
+			l.Observe(pre)
+		} else {
+			l.Observe(pre)
+			l.Observe(act)
+		}
+		id += 2
+	}
+	links := l.Links()
+	if len(links) != n || len(l.Unlinked()) != 0 {
+		t.Fatalf("%d of %d linked, unlinked %v", len(links), n, l.Unlinked())
+	}
+	for _, p := range links {
+		if p.ActualID-p.PreflightID != 1 {
+			t.Errorf("preflight %d linked to %d", p.PreflightID, p.ActualID)
+		}
 	}
 }
 

@@ -251,6 +251,11 @@ func actualEntry(b []byte, rng *rand.Rand, t time.Time, id, method, url, origin 
 	b = header(b, true, ":method", method)
 	b = header(b, false, ":path", url[strings.Index(url, hostOf(url))+len(hostOf(url)):])
 	b = header(b, false, ":scheme", "https")
+	if blocked {
+		// Chrome records a request it blocked before sending without the
+		// headers the network stack adds, Origin among them
+		origin = ""
+	}
 	b = commonRequestHeaders(b, rng, url, origin)
 	if method != "GET" {
 		b = header(b, false, "content-type", "application/json")
