@@ -29,11 +29,29 @@ type Endpoint struct {
 	// Scheme is "https" when the flaws can only show over TLS (an https
 	// target, or SameSite=None; Secure cookies); "" when any scheme shows them.
 	Scheme string
+	// Evidence names what a recording must contain for the flaws to be
+	// visible at all (Evidence* constants); empty means any recording of
+	// the session shows them.
+	Evidence []string
 	// Correct endpoints must yield no finding of low severity or above.
 	Correct bool
 	// Concept says in one line what the endpoint does wrong (or right).
 	Concept string
 }
+
+// What a recording must keep for a flaw to be visible.
+const (
+	// EvidencePreflight: the OPTIONS exchange. Captures and Chrome
+	// DevTools-style HARs have it; Playwright's recordHar leaves it out.
+	EvidencePreflight = "preflight"
+	// EvidenceBlockedResponse: the response to a request the browser refused
+	// to share with the page. Captures and DevTools-style HARs keep it;
+	// Playwright records such requests as status -1 without a response.
+	EvidenceBlockedResponse = "blocked-response"
+	// EvidenceWire: only the bytes on the wire show it. Chromium reports no
+	// Cookie for WebSocket handshakes over CDP, so no Chromium HAR has it.
+	EvidenceWire = "wire"
+)
 
 // Rule ids used by the table (spec/rules.md).
 const (
@@ -79,9 +97,10 @@ func Endpoints() []Endpoint {
 			Implied: []string{rulePermissivePrivate},
 			Concept: "Access-Control-Allow-Origin: * without credentials"},
 		{Host: APIHost, Path: "/wildcard-credentials", Method: "GET",
-			Flaws:   []string{ruleWildcardCreds},
-			Implied: []string{rulePermissivePrivate},
-			Concept: "Access-Control-Allow-Origin: * with Access-Control-Allow-Credentials: true (browsers refuse it)"},
+			Flaws:    []string{ruleWildcardCreds},
+			Evidence: []string{EvidenceBlockedResponse},
+			Implied:  []string{rulePermissivePrivate},
+			Concept:  "Access-Control-Allow-Origin: * with Access-Control-Allow-Credentials: true (browsers refuse it)"},
 		{Host: APIHost, Path: "/suffix-check", Method: "GET",
 			Flaws:   []string{ruleValidationBypass},
 			Concept: "accepts any origin whose host ends with corscope.test, so evilcorscope.test passes"},
@@ -99,26 +118,30 @@ func Endpoints() []Endpoint {
 			Implied: []string{rulePermissivePrivate},
 			Concept: "ACAO * and Access-Control-Expose-Headers: Authorization, X-CSRF-Token"},
 		{Host: APIHost, Path: "/preflight-ok-unshared", Method: "PUT", Preflight: true,
-			Flaws:   []string{rulePreflightOKUnshared},
-			Implied: []string{ruleSensitiveMethods},
-			Concept: "the preflight allows the app origin, the actual PUT response has no ACAO"},
+			Flaws:    []string{rulePreflightOKUnshared},
+			Evidence: []string{EvidencePreflight, EvidenceBlockedResponse},
+			Implied:  []string{ruleSensitiveMethods},
+			Concept:  "the preflight allows the app origin, the actual PUT response has no ACAO"},
 		{Host: APIHost, Path: "/preflight-rejected", Method: "DELETE", Preflight: true,
-			Flaws:   []string{rulePreflightBadStatus},
-			Concept: "the preflight is answered 403 (auth before CORS); curl sends the DELETE anyway"},
+			Flaws:    []string{rulePreflightBadStatus},
+			Evidence: []string{EvidencePreflight},
+			Concept:  "the preflight is answered 403 (auth before CORS); curl sends the DELETE anyway"},
 		{Host: APIHost, Path: "/star-credentials", Method: "PUT", Preflight: true,
-			Flaws:   []string{ruleStarTokensCreds},
-			Concept: "the preflight answers Allow-Methods: * and Allow-Headers: * with credentials (the * is literal)"},
+			Flaws:    []string{ruleStarTokensCreds},
+			Evidence: []string{EvidencePreflight},
+			Concept:  "the preflight answers Allow-Methods: * and Allow-Headers: * with credentials (the * is literal)"},
 		{Host: APIHost, Path: "/max-age", Method: "POST", Preflight: true,
-			Flaws:   []string{ruleMaxAgeExcessive},
-			Concept: "the preflight answers Access-Control-Max-Age: 86400000 (over every browser's cap)"},
+			Flaws:    []string{ruleMaxAgeExcessive},
+			Evidence: []string{EvidencePreflight},
+			Concept:  "the preflight answers Access-Control-Max-Age: 86400000 (over every browser's cap)"},
 		{Host: APIHost, Path: "/ws", Method: "GET",
 			Flaws:   []string{ruleWSOriginNotValidated},
 			Concept: "WebSocket handshake answered 101 whatever the Origin"},
 		{Host: APIHost, Path: "/ws", Method: "GET", Scheme: "https",
-			Flaws:   []string{ruleWSCrossSiteAccepted},
-			Implied: []string{ruleWSCookieOnly},
-			Concept: "the same WebSocket over wss: cross-site handshakes carry the SameSite=None session cookie " +
-				"(on the wire and in the access log; Chromium's CDP, hence every Chromium HAR, leaves Cookie out of WebSocket handshakes)"},
+			Flaws:    []string{ruleWSCrossSiteAccepted},
+			Evidence: []string{EvidenceWire},
+			Implied:  []string{ruleWSCookieOnly},
+			Concept:  "the same WebSocket over wss: cross-site handshakes carry the SameSite=None session cookie"},
 		{Host: APIHost, Path: "/csrf/transfer", Method: "POST", Scheme: "https",
 			Flaws:   []string{ruleCSRFSimpleWrite, ruleCSRFOriginNotChecked},
 			Concept: "a cookie-authenticated form POST accepted from attacker.example and from the app alike"},

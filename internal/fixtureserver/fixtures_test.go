@@ -176,3 +176,56 @@ func TestRecordedHTTPSSessionCarriesCookiesCrossSite(t *testing.T) {
 		}
 	}
 }
+
+// TestEvidenceClassesMatchTheRecordings checks the Evidence column against
+// what each producer really wrote, so tests can rely on it to know which
+// flaws a given recording can show.
+func TestEvidenceClassesMatchTheRecordings(t *testing.T) {
+	pw := loadHAR(t, "playwright-https.har")
+	cdp := loadHAR(t, "chromium-cdp-https.har")
+	find := func(h *harFile, host, path, method string) []harEntry {
+		var out []harEntry
+		for _, e := range h.Log.Entries {
+			if eh, ep := hostPath(t, e.Request.URL); eh == host && ep == path && e.Request.Method == method {
+				out = append(out, e)
+			}
+		}
+		return out
+	}
+	for _, ep := range Endpoints() {
+		for _, ev := range ep.Evidence {
+			switch ev {
+			case EvidencePreflight:
+				if n := len(find(pw, ep.Host, ep.Path, "OPTIONS")); n != 0 {
+					t.Errorf("%s%s: Playwright recorded %d preflights", ep.Host, ep.Path, n)
+				}
+				if len(find(cdp, ep.Host, ep.Path, "OPTIONS")) == 0 {
+					t.Errorf("%s%s: the CDP HAR has no preflight", ep.Host, ep.Path)
+				}
+			case EvidenceBlockedResponse:
+				for _, e := range find(pw, ep.Host, ep.Path, ep.Method) {
+					if e.Response.Status != -1 || len(e.Response.Headers) != 0 {
+						t.Errorf("%s%s: Playwright kept status %d and %d headers", ep.Host, ep.Path, e.Response.Status, len(e.Response.Headers))
+					}
+				}
+				kept := false
+				for _, e := range find(cdp, ep.Host, ep.Path, ep.Method) {
+					kept = kept || (e.Response.Status > 0 && len(e.Response.Headers) > 0)
+				}
+				if !kept {
+					t.Errorf("%s%s: the CDP HAR lost the blocked response", ep.Host, ep.Path)
+				}
+			case EvidenceWire:
+				for _, h := range []*harFile{pw, cdp} {
+					for _, e := range find(h, ep.Host, ep.Path, ep.Method) {
+						if headerOf(e.Request.Headers, "Cookie") != "" {
+							t.Errorf("%s%s: a HAR now shows the Cookie: Evidence %q is stale", ep.Host, ep.Path, ev)
+						}
+					}
+				}
+			default:
+				t.Errorf("%s%s: unknown evidence class %q", ep.Host, ep.Path, ev)
+			}
+		}
+	}
+}
