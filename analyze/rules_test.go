@@ -5,6 +5,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/corscope/corscope/analyze/catalog"
 )
 
 const api = "https://api.example.com/v1/user"
@@ -535,6 +537,31 @@ func TestHostileSizesAreBounded(t *testing.T) {
 			if len(e) > maxEvidenceLine+64 {
 				t.Fatalf("%s: evidence line of %d bytes", f.Rule, len(e))
 			}
+		}
+	}
+}
+
+// TestRulesMatchTheCatalogue: every analyzer rule is a catalogue rule of the
+// same group and every catalogue rule has an analyzer rule.
+func TestRulesMatchTheCatalogue(t *testing.T) {
+	ours := map[string]bool{}
+	for _, r := range rules {
+		ours[r.id] = true
+		c, ok := catalog.Lookup(r.id)
+		if !ok {
+			t.Errorf("%s: not in the catalogue", r.id)
+			continue
+		}
+		if c.Group != string(r.group) {
+			t.Errorf("%s: group %s here, %s in the catalogue", r.id, string(r.group), c.Group)
+		}
+		if c.Title == "" || c.Remediation() == "" {
+			t.Errorf("%s: catalogue entry lacks title or fix", r.id)
+		}
+	}
+	for _, c := range catalog.All() {
+		if !ours[c.ID] {
+			t.Errorf("catalogue rule %s has no analyzer rule", c.ID)
 		}
 	}
 }
