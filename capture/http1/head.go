@@ -25,6 +25,26 @@ type headInfo struct {
 	expect100 bool
 
 	warnings []string
+	noted    [noteKinds]int // per kind of line-level anomaly: how many
+	noteAt   [noteKinds]int // index in warnings of its first instance
+}
+
+// Line-level anomalies: the first of each kind is described, the rest
+// counted, so a hostile head cannot produce thousands of warnings.
+const (
+	noteOrphanFold = iota
+	noteFold
+	noteMalformed
+	noteSpaceColon
+	noteKinds
+)
+
+func (hi *headInfo) note(kind int, w string) {
+	if hi.noted[kind] == 0 {
+		hi.noteAt[kind] = len(hi.warnings)
+		hi.warnings = append(hi.warnings, w)
+	}
+	hi.noted[kind]++
 }
 
 // parseFields parses the header lines of block, starting at offset from
@@ -43,6 +63,7 @@ func parseFields(block string, from int, nls []int32, maxHeaders int, isResp boo
 	last := -1   // index in hi.headers of the last field, for obs-fold
 	lastVal := 0 // offset in block where the last field's value starts
 	dropped := 0 // fields over maxHeaders
+	folded := -1 // last field noted for obs-fold
 	i := from
 	for i < len(block) {
 		end, next := len(block), len(block)
@@ -67,23 +88,26 @@ func parseFields(block string, from int, nls []int32, maxHeaders int, isResp boo
 		}
 		if line[0] == ' ' || line[0] == '\t' {
 			if last < 0 {
-				hi.warnings = append(hi.warnings, "continuation line without a header field ignored")
+				hi.note(noteOrphanFold, "continuation line without a header field ignored")
 				continue
 			}
 			// obs-fold: keep the value exactly as sent, line break included.
 			hi.headers[last].Value = trimOWS(block[lastVal:lineEnd])
-			hi.warnings = append(hi.warnings, "obs-fold line folded into header "+hi.headers[last].Name)
+			if folded != last { // one note per folded field, however many lines
+				hi.note(noteFold, "obs-fold line folded into header "+hi.headers[last].Name)
+				folded = last
+			}
 			continue
 		}
 		colon := strings.IndexByte(line, ':')
 		if colon <= 0 {
-			hi.warnings = append(hi.warnings, "malformed header line ignored: "+quoteCut(line))
+			hi.note(noteMalformed, "malformed header line ignored: "+quoteCut(line))
 			last = -1
 			continue
 		}
 		name := line[:colon]
 		if c := name[len(name)-1]; c == ' ' || c == '\t' {
-			hi.warnings = append(hi.warnings, "whitespace before colon in header "+quoteCut(name))
+			hi.note(noteSpaceColon, "whitespace before colon in header "+quoteCut(name))
 		}
 		value := trimOWS(line[colon+1:])
 		hi.classify(name, value, isResp)
@@ -95,6 +119,11 @@ func parseFields(block string, from int, nls []int32, maxHeaders int, isResp boo
 		hi.headers = append(hi.headers, storage.Header{Name: name, Value: value})
 		last = len(hi.headers) - 1
 		lastVal = start + colon + 1
+	}
+	for i, n := range hi.noted {
+		if n > 1 {
+			hi.warnings[hi.noteAt[i]] += " (and " + strconv.Itoa(n-1) + " more)"
+		}
 	}
 	if dropped > 0 {
 		hi.warnings = append(hi.warnings, "header fields over the cap of "+strconv.Itoa(maxHeaders)+" skipped: "+strconv.Itoa(dropped))

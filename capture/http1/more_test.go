@@ -251,3 +251,13 @@ GET /next  example.com:8080 200 "OK" req=0:"" resp=1:"n"
 		t.Errorf("%s", summary(xs))
 	}
 }
+
+// A head full of anomalies yields one warning per kind, not one per line.
+func TestWarningsPerHeadBounded(t *testing.T) {
+	head := "GET / HTTP/1.1\r\nHost: h\r\n" + strings.Repeat("junk line\r\n", 2000) + strings.Repeat("A: 1\r\n b\r\n", 100) + "\r\n"
+	xs := run([]step{C(head), S(ok(""))}, nil, Options{MaxHeaderBytes: 1 << 20})
+	want := []string{`malformed header line ignored: "junk line" (and 1999 more)`, "obs-fold line folded into header A (and 99 more)"}
+	if !slices.Equal(xs[0].Warnings, want) {
+		t.Errorf("%q", xs[0].Warnings)
+	}
+}
