@@ -1,6 +1,7 @@
 package http1
 
 import (
+	"strings"
 	"testing"
 	"time"
 
@@ -28,26 +29,48 @@ const benchResponse = "HTTP/1.1 200 OK\r\n" +
 	"Cache-Control: no-store\r\n\r\n" +
 	`{"items":[{"id":1,"name":"alpha"},{"id":2,"name":"beta"},{"id":3,"name":"gamma"}],"page":2,"n":3}`
 
-// BenchmarkParser measures one small keep-alive exchange per iteration: one
-// request segment, one response segment.
+// BenchmarkParser measures one keep-alive exchange per iteration: "small"
+// sends each message as one segment; "split-100" cuts them into 100-byte
+// segments (heads then span segments); "body-16KiB" answers with a 16 KiB
+// body in 1448-byte segments.
 func BenchmarkParser(b *testing.B) {
-	if len(`{"items":[{"id":1,"name":"alpha"},{"id":2,"name":"beta"},{"id":3,"name":"gamma"}],"page":2,"n":3}`) != 97 {
-		b.Fatal("fix Content-Length of benchResponse")
+	big := "HTTP/1.1 200 OK\r\nContent-Type: application/octet-stream\r\nContent-Length: 16384\r\n" +
+		"Access-Control-Allow-Origin: *\r\n\r\n" + strings.Repeat("x", 16384)
+	for _, bc := range []struct {
+		name    string
+		resp    string
+		segment int
+	}{
+		{"small", benchResponse, 1 << 20},
+		{"split-100", benchResponse, 100},
+		{"body-16KiB", big, 1448},
+	} {
+		b.Run(bc.name, func(b *testing.B) { benchParser(b, []byte(benchRequest), []byte(bc.resp), bc.segment) })
 	}
-	req, resp := []byte(benchRequest), []byte(benchResponse)
+}
+
+func benchParser(b *testing.B, req, resp []byte, segment int) {
 	n := 0
 	p := NewParser(Options{}, ConnMeta{Client: "10.0.0.1:40000", Server: "10.0.0.2:443", TLS: true}, func(x *storage.Exchange) { n++ })
-	var cseq, sseq uint32 = 1, 1
+	var seq [2]uint32
+	pkt := int64(0)
 	now := time.Unix(1700000000, 0)
+	feed := func(d Dir, data []byte) {
+		for len(data) > 0 {
+			k := min(len(data), segment)
+			pkt++
+			p.Feed(d, Segment{Data: data[:k], Time: now, Packet: pkt, Seq: seq[d], Ack: seq[1-d]})
+			seq[d] += uint32(k)
+			data = data[k:]
+		}
+	}
 	b.SetBytes(int64(len(req) + len(resp)))
 	b.ReportAllocs()
 	b.ResetTimer()
 	cpu0 := processCPU()
 	for i := 0; i < b.N; i++ {
-		p.Feed(ClientToServer, Segment{Data: req, Time: now, Packet: int64(2 * i), Seq: cseq, Ack: sseq})
-		cseq += uint32(len(req))
-		p.Feed(ServerToClient, Segment{Data: resp, Time: now, Packet: int64(2*i + 1), Seq: sseq, Ack: cseq})
-		sseq += uint32(len(resp))
+		feed(ClientToServer, req)
+		feed(ServerToClient, resp)
 	}
 	b.StopTimer()
 	b.ReportMetric(float64(processCPU()-cpu0)/float64(b.N), "cpu-ns/op")
