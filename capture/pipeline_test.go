@@ -125,6 +125,7 @@ func TestLossyCaptureRebuildsEveryExchangeWhoseBytesArePresent(t *testing.T) {
 }
 
 // damaged marks the exchanges one of whose payload packets was dropped:
+// (a response's last packet bounds the range; pipelined neighbours count too)
 // in this keep-alive traffic without pipelining, the payload packets of a
 // connection between an exchange's first and last packet are its own.
 func damaged(t *testing.T, capture []byte, dropped []int64, ex []*storage.Exchange) map[int]bool {
@@ -134,8 +135,8 @@ func damaged(t *testing.T, capture []byte, dropped []int64, ex []*storage.Exchan
 		drop[n] = true
 	}
 	type hitPkt struct {
-		no     int64
-		client string
+		no       int64
+		src, dst string
 	}
 	var hits []hitPkt
 	r, err := pcapio.NewReader(bytes.NewReader(capture))
@@ -149,16 +150,13 @@ func damaged(t *testing.T, capture []byte, dropped []int64, ex []*storage.Exchan
 		if !drop[n] || d.Decode(p.LinkType, p.Data, p.Time, &seg) != packet.ResultTCP || len(seg.Payload) == 0 {
 			continue
 		}
-		client := seg.Src
-		if seg.Src.Port() == 8080 {
-			client = seg.Dst
-		}
-		hits = append(hits, hitPkt{n, client.String()})
+		hits = append(hits, hitPkt{n, seg.Src.String(), seg.Dst.String()})
 	}
 	out := map[int]bool{}
 	for i, e := range ex {
 		for _, h := range hits {
-			if h.client == e.Client && h.no >= e.FirstPacket && h.no <= e.LastPacket {
+			sameConn := (h.src == e.Client && h.dst == e.Server) || (h.src == e.Server && h.dst == e.Client)
+			if sameConn && h.no >= e.FirstPacket && h.no <= e.LastPacket {
 				out[i] = true
 			}
 		}

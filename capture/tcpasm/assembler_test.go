@@ -375,3 +375,17 @@ func TestResponseCapturedBeforeItsRequestWaits(t *testing.T) {
 		t.Fatalf("events %v", r.events)
 	}
 }
+
+func TestSweepClosesIdleConnectionsWithoutPackets(t *testing.T) {
+	h := newHarness(Options{IdleTimeout: 10 * time.Second})
+	h.handshake()
+	h.send(cli, srv, cISN+1, sISN+1, 0, "GET / HTTP/1.1\r\n\r\n")
+	h.a.Sweep(h.t.Add(5 * time.Second))
+	if h.recs[0].closed {
+		t.Fatal("closed before the idle timeout")
+	}
+	h.a.Sweep(h.t.Add(time.Minute))
+	if !h.recs[0].closed || h.a.Open() != 0 {
+		t.Fatal("idle connection not closed by Sweep")
+	}
+}
