@@ -226,7 +226,10 @@ func (a *app) redrawChrome() {
 	}
 	msg := a.status.Message
 	if a.msg != "" && time.Now().Before(a.msgExpires) {
-		msg = a.msg
+		if msg != "" {
+			msg += " │ "
+		}
+		msg += a.msg
 	}
 	a.statusLine.SetText(widget.StatusText(name, a.status.Inputs, a.status.Exchanges, a.status.Findings,
 		a.status.PacketsPerSec, a.status.Drops, sanitize.Line(msg, 120), a.exch != nil && a.exch.follow))
@@ -326,13 +329,13 @@ var commands = []string{"exchanges", "findings", "help", "hosts", "mouse", "q", 
 func (a *app) showHelp() {
 	scope := a.current.scope()
 	var b strings.Builder
-	fmt.Fprintf(&b, "[yellow::b]Keys: %s[-::-]\n\n", keys.ScopeName(scope))
+	fmt.Fprintf(&b, "[yellow::b]Keys: %s[-::-]\n", keys.ScopeName(scope))
 	for _, l := range keys.HelpLines(scope) {
 		b.WriteString(sanitize.Line(l, 0))
 		b.WriteByte('\n')
 	}
 	if scope == keys.Exchanges {
-		b.WriteString("\n[yellow::b]Filter expressions (f)[-::-]\n\n")
+		b.WriteString("\n[yellow::b]Filter expressions (f)[-::-]\n")
 		for _, l := range filterHelp() {
 			b.WriteString(sanitize.Line(l, 0))
 			b.WriteByte('\n')
@@ -349,7 +352,7 @@ func (a *app) showOverlay(name, title, markup string) {
 	box := tview.NewFlex().
 		AddItem(nil, 0, 1, false).
 		AddItem(tview.NewFlex().SetDirection(tview.FlexRow).
-			AddItem(nil, 0, 1, false).AddItem(tv, 0, 8, true).AddItem(nil, 0, 1, false), 0, 8, true).
+			AddItem(nil, 1, 0, false).AddItem(tv, 0, 1, true).AddItem(nil, 1, 0, false), 0, 8, true).
 		AddItem(nil, 0, 1, false)
 	a.pages.AddPage("overlay", box, true, true)
 	a.overlay = name

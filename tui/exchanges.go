@@ -200,12 +200,18 @@ func (v *exchangesView) sortByClick(x int) {
 	}
 }
 
+// setSort sorts by c, or reverses when already sorted by c (header click).
 func (v *exchangesView) setSort(c data.Column) {
 	if v.order.Column == c {
 		v.order.Desc = !v.order.Desc
 	} else {
 		v.order = data.Sort{Column: c}
 	}
+	v.sorted()
+}
+
+func (v *exchangesView) sorted() {
+	c := v.order.Column
 	v.a.flash(fmt.Sprintf("sorted by %s %s", data.ColumnTitles[c], map[bool]string{false: "▲", true: "▼"}[v.order.Desc]))
 	v.reload()
 }
@@ -255,15 +261,15 @@ func (v *exchangesView) do(act keys.Action) bool {
 		next := sortCycle[0]
 		for i, c := range sortCycle {
 			if c == v.order.Column {
-				if v.order.Desc {
-					next = sortCycle[(i+1)%len(sortCycle)]
-				} else {
-					next = c
-				}
+				next = sortCycle[(i+1)%len(sortCycle)]
 				break
 			}
 		}
-		v.setSort(next)
+		v.order = data.Sort{Column: next}
+		v.sorted()
+	case keys.SortReverse:
+		v.order.Desc = !v.order.Desc
+		v.sorted()
 	case keys.Copy:
 		if id := v.selectedID(); id != 0 {
 			if ex, err := v.a.st.Exchange(v.a.ctx, id); err == nil {
@@ -350,7 +356,7 @@ func (c *exchangeContent) GetCell(row, column int) *tview.TableCell {
 		cell.SetTextColor(severityColor(r.Severity)).SetAttributes(tcell.AttrBold).SetAlign(tview.AlignCenter)
 	case data.ColMark:
 		if c.v.marked[r.ID] {
-			cell.SetText("*").SetTextColor(tcell.ColorGreen).SetAlign(tview.AlignCenter)
+			cell.SetText("●").SetTextColor(tcell.ColorGreen).SetAlign(tview.AlignCenter)
 		}
 	}
 	if c.v.marked[r.ID] {

@@ -81,18 +81,18 @@ func (a *app) openPrompt(mode promptMode) {
 			_, err = filter.URLRegex(text)
 		case promptCommand:
 			if m := complete(text); len(m) > 0 && text != "" {
-				a.message.SetText(" [::d]" + sanitize.Line(strings.Join(m, "  "), 0) + "[::-]")
+				a.hintBar.SetText(" [::d]" + sanitize.Line(strings.Join(m, "  "), 0) + "[::-]")
 			} else {
-				a.message.SetText("")
+				a.hintBar.SetText(" [::d]tab completes, enter runs, esc cancels[::-]")
 			}
 			return
 		}
 		if err != nil {
 			p.SetLabelColor(tcell.ColorRed)
-			a.message.SetText(" [red]" + sanitize.Line(err.Error(), 0) + "[-]")
+			a.hintBar.SetText(" [red]" + sanitize.Line(err.Error(), 0) + "[-]")
 		} else {
 			p.SetLabelColor(tcell.ColorGreen)
-			a.message.SetText("")
+			a.hintBar.SetText(" [green]ok[-]  [::d]enter applies, up/down: history, esc cancels[::-]")
 		}
 	}
 	p.SetChangedFunc(validate)
@@ -138,8 +138,8 @@ func (a *app) openPrompt(mode promptMode) {
 }
 
 func (a *app) closePrompt() {
-	a.message.SetText("")
 	a.bottom.SwitchToPage("message")
+	a.redrawChrome()
 	if a.current != nil {
 		a.tapp.SetFocus(a.current)
 	}

@@ -59,6 +59,7 @@ const (
 	Copy        Action = "copy"
 	Curl        Action = "curl"
 	Sort        Action = "sort"
+	SortReverse Action = "reverse"
 	Pair        Action = "pair"
 	NextTab     Action = "next-tab"
 	PrevTab     Action = "prev-tab"
@@ -99,7 +100,8 @@ var Bindings = []Binding{
 	{tcell.KeyEnter, 0, "enter", Open, Findings | FindingDetail | Exchanges | Hosts, "open the selected row", true},
 	{tcell.KeyRune, 'F', "F", Follow, Exchanges, "follow new rows (live capture, background ingest)", true},
 	{tcell.KeyRune, 'm', "m", Mark, Exchanges, "mark / unmark the exchange", true},
-	{tcell.KeyRune, 'o', "o", Sort, Exchanges, "sort: cycle the sort column (again on the last column: reverse)", true},
+	{tcell.KeyRune, 'o', "o", Sort, Exchanges, "sort by the next column (time, method, url, status, origin, #)", true},
+	{tcell.KeyRune, 'O', "O", SortReverse, Exchanges, "reverse the sort order", false},
 	{tcell.KeyRune, 'y', "y", Copy, Exchanges | Detail | FindingDetail, "copy the URL (or the finding) to the clipboard via OSC 52", true},
 	{tcell.KeyRune, 'x', "x", Curl, Exchanges | Detail, "export as curl commands (with the preflight), copied via OSC 52", true},
 	{tcell.KeyRune, 'p', "p", Pair, Exchanges | Detail, "jump between a preflight and its actual request", true},
