@@ -316,19 +316,19 @@ func (a *analyzer) add(ex *storage.Exchange) {
 	}
 	if v.wsUpgrade {
 		a.stats.websocket++
-		a.checkWebSocket(v)
+		a.updateWebSocket(v)
+		a.runChecks(v, onWebSocket)
 		return
 	}
-	hadACAO := v.ep.acaoSeen
+	v.hadACAO = v.ep.acaoSeen
 	switch {
 	case v.preflight:
 		a.stats.preflights++
 		pf := a.pair.addPreflight(v)
 		pf.verdictIdx = len(a.verdicts)
 		a.verdicts = append(a.verdicts, storage.Verdict{ExchangeID: ex.ID, Shared: pf.passed(), Reason: pf.reason})
-		v.verdict, v.verdictSet = pf.reason, true
+		v.verdict, v.verdictSet, v.pf = pf.reason, true, pf
 		a.pair.resolvePending(pf)
-		a.checkPreflight(v, pf)
 	case v.hasOrigin && v.crossOrigin && v.corsMode:
 		a.stats.corsRequests++
 		a.corsActual(v)
@@ -337,13 +337,12 @@ func (a *analyzer) add(ex *storage.Exchange) {
 		return
 	}
 	a.updatePolicy(v)
-	a.checkOriginTrust(v)
-	a.checkSyntax(v)
-	if !v.preflight {
-		a.checkCaching(v, hadACAO)
-		a.checkCSRF(v)
+	if v.preflight {
+		a.runChecks(v, onPreflight)
+		return
 	}
-	a.checkPrivateNetwork(v)
+	a.updateCSRF(v)
+	a.runChecks(v, onResponse)
 }
 
 // corsActual emulates the browser's check, pairs the request with its
@@ -568,135 +567,6 @@ func (a *analyzer) updatePolicy(v *exView) {
 	}
 }
 
-// checkOriginTrust runs group A over one response.
-func (a *analyzer) checkOriginTrust(v *exView) {
-	if v.acaoN != 1 {
-		return
-	}
-	switch v.acao {
-	case "*":
-		if v.acacTrue {
-			a.observe(v, rWildcardCred, classAny, bitWildcard)
-		} else {
-			a.observe(v, rWildcard, classAny, bitWildcard)
-		}
-		return
-	case "null":
-		a.observe(v, rNullTrusted, classNull, bitNull)
-		return
-	}
-	if a.trusted(v.acao) || v.acao == v.host.t.origin {
-		return
-	}
-	ac := a.classOf(a.in.id(v.acao), v.host)
-	if v.host.t.scheme == "https" && len(v.acao) > 7 && strings.EqualFold(v.acao[:7], "http://") && parseOrigin(v.acao).valid {
-		var bits uint32
-		if ac.cls == classPrivate {
-			bits |= bitLoopbackOrigin
-		}
-		a.observe(v, rInsecureOrigin, classHTTP, bits)
-	}
-	if ac.cls == classUserContent {
-		a.observe(v, rThirdParty, classUserContent, 0)
-	}
-	if !v.echo {
-		return
-	}
-	cls := v.cls.cls
-	switch cls {
-	case classInvalid:
-		a.observeNote(v, rHeaderInjection, classInvalid, 0, "the request Origin is not origin syntax and was echoed")
-		return
-	case classBypass:
-		a.observe(v, rBypass, classBypass, bitEcho)
-	case classPrivate:
-		if v.acacTrue && !v.serverPrivate {
-			a.observe(v, rDevOrigin, classPrivate, 0)
-		}
-		return
-	case classSameSite:
-		a.observe(v, rAnySubdomain, classSameSite, 0)
-		return
-	case classForeign, classHTTP, classUserContent:
-		if v.cls.reg == v.host.t.reg {
-			return // http://same-site: cors-insecure-origin-trusted covers it
-		}
-	default:
-		return
-	}
-	if v.acacTrue {
-		a.observe(v, rReflectAnyCred, cls, bitEcho)
-	} else {
-		a.observe(v, rReflectAny, cls, bitEcho)
-	}
-}
-
-var sensitiveExpose = map[string]bool{
-	"authorization": true, "x-csrf-token": true, "x-xsrf-token": true, "csrf-token": true,
-	"x-api-key": true, "api-key": true, "x-auth-token": true, "x-access-token": true,
-	"x-refresh-token": true, "x-session-id": true, "x-session-token": true, "set-cookie": true,
-	"x-amz-security-token": true, "proxy-authorization": true, "x-jwt": true, "*": true,
-}
-
-func sensitiveHeaderName(tok string) bool {
-	lower := asciiLower(tok)
-	if sensitiveExpose[lower] {
-		return true
-	}
-	return strings.Contains(lower, "session") || strings.Contains(lower, "token") || strings.Contains(lower, "secret")
-}
-
-// checkSyntax runs group B over one response.
-func (a *analyzer) checkSyntax(v *exView) {
-	cls := v.cls.cls
-	switch {
-	case v.acaoN > 1:
-		if g, rep := a.observe(v, rACAOMalformed, cls, 0); rep {
-			g.note = strconv.Itoa(v.acaoN) + " Access-Control-Allow-Origin fields (browsers reject the response)"
-		}
-	case v.acaoN == 1 && v.acao != "*" && v.acao != "null":
-		if o := parseOrigin(v.acao); !o.valid || !o.canonical {
-			if g, rep := a.observe(v, rACAOMalformed, cls, 0); rep {
-				g.note = "not a serialized origin: " + strconv.Quote(v.acao)
-			}
-		} else if v.hasOrigin && v.acao != v.origin {
-			a.observe(v, rACAOMismatch, cls, 0)
-		}
-	}
-	if v.acacN > 0 && !v.acacTrue {
-		if g, rep := a.observe(v, rACACInvalid, cls, 0); rep {
-			g.note = "value " + strconv.Quote(v.acac) + " is not exactly true"
-		}
-	}
-	if v.acaoN == 0 && v.hasOrigin && v.crossOrigin && (v.acacN > 0 || v.hasACAM || v.hasACAH || v.hasACEH || v.hasACMA) {
-		a.observe(v, rHeadersWithoutACAO, cls, 0)
-	}
-	if v.acacTrue && (hasStarToken(v.acam) || hasStarToken(v.acah) || hasStarToken(v.aceh)) {
-		a.observe(v, rStarTokensCred, cls, 0)
-	}
-	bits := echoBits(v)
-	if v.hasACEH && v.acaoN == 1 && matchTokens(v.aceh, sensitiveHeaderName) != "" {
-		if g, rep := a.observe(v, rExposeSensitive, cls, bits); rep {
-			g.note = "exposes " + matchTokens(v.aceh, sensitiveHeaderName)
-		}
-	}
-	if v.hasACAM && v.acaoN > 0 && matchTokens(v.acam, unusualMethod) != "" {
-		if g, rep := a.observe(v, rSensitiveMethods, cls, bits); rep {
-			g.note = "allows " + matchTokens(v.acam, unusualMethod)
-		}
-	}
-	if v.status >= 300 && v.status < 400 && v.hasOrigin && v.corsMode && !v.preflight {
-		switch {
-		case v.crossOrigin && v.acaoN == 0:
-			a.observe(v, rRedirectMissingACAO, cls, 0)
-		case v.origin != "null" && redirectsCrossOrigin(v):
-			// Fetch taints the request: the browser follows with Origin: null,
-			// so the target must trust "null" for the page to read it.
-			a.observeNote(v, rRedirectMissingACAO, cls, 0, "redirect to another origin: the browser continues with Origin: null")
-		}
-	}
-}
-
 // redirectsCrossOrigin reports a Location on another origin than the
 // request's target.
 func redirectsCrossOrigin(v *exView) bool {
@@ -758,94 +628,6 @@ func matchTokens(list string, match func(string) bool) string {
 	return out
 }
 
-// checkPreflight runs the preflight-only rules of group C and E.
-func (a *analyzer) checkPreflight(v *exView, pf *pfEntry) {
-	cls := v.cls.cls
-	if v.status != 0 && !isOKStatus(v.status) {
-		if g, rep := a.observe(v, rPreflightBadStatus, cls, 0); rep {
-			g.note = "status " + strconv.Itoa(v.status)
-		}
-	}
-	if v.status == 0 {
-		return
-	}
-	if containsSorted(pf.acrh, "authorization") {
-		if toks, _ := parseTokenList(v.acah); len(toks) == 1 && toks[0] == "*" {
-			a.observe(v, rAuthorizationWildcard, cls, 0)
-		}
-	}
-	if v.hasACMA {
-		var bits uint32
-		n, err := strconv.ParseInt(strings.TrimSpace(v.acma), 10, 64)
-		switch {
-		case err != nil || n < 0:
-			bits |= bitMaxAgeUnparsable
-		case n > 86400:
-			bits |= bitMaxAgeChromium | bitMaxAgeFirefox
-		case n > 7200:
-			bits |= bitMaxAgeChromium
-		}
-		if bits != 0 {
-			if v.acrpn {
-				bits |= bitPNA
-			}
-			if g, rep := a.observe(v, rMaxAgeExcessive, cls, bits|echoBits(v)); rep {
-				g.note = "Access-Control-Max-Age: " + v.acma
-			}
-		}
-	}
-	if v.hasACAM && v.acam == v.acrm && (!v.hasACRH || v.hasACAH && v.acah == v.acrh) {
-		v.host.reflectSigs.add(v.acrm + "|" + v.acrh)
-		a.observe(v, rPreflightReflects, cls, 0)
-	}
-	if v.acrpn && v.acapn == "true" && v.acaoN == 1 {
-		b := echoBits(v)
-		if b&(bitWildcard|bitNull|bitEcho) != 0 {
-			a.observe(v, rPNAPermissive, cls, b)
-		}
-	}
-}
-
-// checkPrivateNetwork: permissive CORS on a private or intranet server.
-func (a *analyzer) checkPrivateNetwork(v *exView) {
-	if !v.serverPrivate {
-		return
-	}
-	b := echoBits(v)
-	switch {
-	case b&bitWildcard != 0:
-		a.observe(v, rPermissiveOnPrivate, classAny, b)
-	case b&bitEcho != 0:
-		a.observe(v, rPermissiveOnPrivate, v.cls.cls, b)
-	}
-}
-
-// checkCaching runs group D over one non-preflight response.
-func (a *analyzer) checkCaching(v *exView, hadACAO bool) {
-	cls := v.cls.cls
-	if v.acaoN == 0 {
-		if v.hasOrigin && v.cacheHit && hadACAO {
-			a.observeNote(v, rCacheHitMismatch, cls, 0, "cache hit without ACAO where this endpoint sent one before")
-		}
-		return
-	}
-	if v.acao != "*" && !v.varyOrigin && !v.varyStar {
-		a.observe(v, rMissingVary, cls, 0)
-	}
-	if v.cacheHit && v.hasOrigin && v.acao != "*" && v.acaoJoined != v.origin {
-		if g, rep := a.observe(v, rCacheHitMismatch, cls, 0); rep {
-			g.note = "cache hit answering Origin " + strconv.Quote(v.origin) + " with ACAO " + strconv.Quote(v.acaoJoined)
-		}
-	}
-	if v.varyOrigin {
-		var b uint32
-		if v.acao == "*" {
-			b = bitWildcard
-		}
-		a.observe(v, rVaryOnStatic, cls, b)
-	}
-}
-
 // wsSite names the site of a handshake's Origin for counting.
 func wsSite(v *exView) string {
 	switch v.cls.cls {
@@ -862,75 +644,32 @@ func wsSite(v *exView) string {
 	return v.origin
 }
 
-// checkWebSocket runs group F over one handshake.
-func (a *analyzer) checkWebSocket(v *exView) {
-	ex := v.ex
-	accepted := ex.Status == 101
-	cred := v.cookie || v.authz
-	cls := v.cls.cls
-	if v.hasOrigin {
-		e := v.ep
-		if accepted {
-			e.wsSites.add(wsSite(v))
-			e.wsCrossAccept = e.wsCrossAccept || v.crossSite
-		} else if v.crossSite && ex.Status != 0 {
-			e.wsRefusedCross = true
-		}
+// updateWebSocket feeds the endpoint's handshake model.
+func (a *analyzer) updateWebSocket(v *exView) {
+	if !v.hasOrigin {
+		return
 	}
-	if accepted && v.hasOrigin && v.crossSite && cred {
-		a.observe(v, rWSCrossSite, cls, 0)
-	}
-	if accepted && v.hasOrigin && v.crossSite {
-		a.observe(v, rWSOriginNotValidated, cls, 0)
-	}
-	if accepted && v.cookie && !v.authz {
-		a.observe(v, rWSCookieOnly, cls, 0)
-	}
-	if cred && (ex.Scheme == "ws" || ex.Scheme == "http") {
-		a.observe(v, rWSCleartext, cls, 0)
+	e := v.ep
+	if v.status == 101 {
+		e.wsSites.add(wsSite(v))
+		e.wsCrossAccept = e.wsCrossAccept || v.crossSite
+	} else if v.crossSite && v.status != 0 {
+		e.wsRefusedCross = true
 	}
 }
 
-// checkCSRF runs group G over one non-preflight request.
-func (a *analyzer) checkCSRF(v *exView) {
-	ex := v.ex
-	if v.hasOrigin && strings.EqualFold(v.sfs, "cross-site") && strings.EqualFold(v.sfm, "cors") &&
-		v.cookie && v.echo && v.acacTrue && isOKStatus(v.status) {
-		a.observe(v, rLiveRead, v.cls.cls, 0)
-	}
-	switch ex.Method {
-	case "GET", "HEAD", "OPTIONS", "TRACE", "CONNECT":
+// updateCSRF records, per endpoint and method, whether cookie-bearing
+// unsafe requests were accepted from the same site and from elsewhere.
+func (a *analyzer) updateCSRF(v *exView) {
+	if !unsafeCookieWrite(v) || !v.hasOrigin {
 		return
 	}
-	if !v.cookie || v.status < 200 || v.status >= 400 {
-		return
+	switch v.cls.cls {
+	case classSameOrigin, classSameSite:
+		a.csrfState(v).sameSite = true
+	case classForeign, classNull, classHTTP, classBypass, classUserContent, classPrivate, classInvalid:
+		a.csrfState(v).foreign = true
 	}
-	cls := v.cls.cls
-	if v.hasOrigin {
-		switch cls {
-		case classSameOrigin, classSameSite:
-			a.csrfState(v).sameSite = true
-		case classForeign, classNull, classHTTP, classBypass, classUserContent, classPrivate, classInvalid:
-			a.csrfState(v).foreign = true
-			a.observe(v, rCSRFOriginNotChecked, cls, 0)
-		}
-	}
-	if !v.crossSite {
-		return
-	}
-	if v.hasReqCT && !isSafelistedContentType(v.reqCT) {
-		return
-	}
-	if ex.Method != "POST" && (v.pairedPF != nil || strings.EqualFold(v.sfm, "cors")) {
-		// A browser preflights a cross-site PUT/DELETE/PATCH fetch: that is
-		// CORS trust, judged by the origin-trust and pairing rules.
-		return
-	}
-	if mimeEssence(v.reqCT) == "text/plain" && looksJSON(ex.RequestBody, ex.RequestBodySize) {
-		a.observeNote(v, rCSRFJSONTextPlain, cls, 0, "JSON body sent as text/plain")
-		return
-	}
-	a.observe(v, rCSRFSimpleWrite, cls, 0)
 }
 
 func (a *analyzer) csrfState(v *exView) *csrfState {

@@ -43,7 +43,9 @@ type exView struct {
 	hasACRM, hasACRH bool
 	acrpn            bool
 	wsUpgrade        bool
-	navigation       bool // Upgrade-Insecure-Requests: sent only on navigations
+	navigation       bool     // Upgrade-Insecure-Requests: sent only on navigations
+	hadACAO          bool     // the endpoint sent an ACAO before this exchange
+	pf               *pfEntry // this preflight's entry
 	preflight        bool
 	status           int
 	static           bool
