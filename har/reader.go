@@ -417,11 +417,11 @@ func (rd *reader) entries() error {
 		if size > shrinkAbove {
 			s.release()
 		}
-		rd.sum.Entries++
 		if err := rd.emit(ex); err != nil {
 			rd.emitErr = err
 			return err
 		}
+		rd.sum.Entries++
 		rd.entry = -1
 		return nil
 	})
