@@ -372,7 +372,8 @@ func (l *Linker) trimPre(key string) {
 	}
 }
 
-// Links finishes pending work and returns every pairing found so far.
+// Links finishes pending work and returns the pairings found so far (all
+// of them unless Drain took some).
 func (l *Linker) Links() []storage.Pairing {
 	l.expire(true)
 	return l.links
