@@ -231,7 +231,12 @@ func (a *analyzer) buildFindings() []storage.Finding {
 			emit(g)
 		}
 	}
-	slices.SortStableFunc(out, func(x, y storage.Finding) int {
+	// Sort pointers: findings are large structs.
+	ptrs := make([]*storage.Finding, len(out))
+	for i := range out {
+		ptrs[i] = &out[i]
+	}
+	slices.SortFunc(ptrs, func(x, y *storage.Finding) int {
 		if d := storage.SeverityRank(y.Severity) - storage.SeverityRank(x.Severity); d != 0 {
 			return d
 		}
@@ -249,6 +254,11 @@ func (a *analyzer) buildFindings() []storage.Finding {
 		}
 		return strings.Compare(x.OriginClass, y.OriginClass)
 	})
+	sorted := make([]storage.Finding, len(out))
+	for i, f := range ptrs {
+		sorted[i] = *f
+	}
+	out = sorted
 	return out
 }
 

@@ -143,6 +143,7 @@ type pairer struct {
 	byID     map[int64]*pfEntry
 	bySource map[string]*pfEntry
 	seen     int
+	sweepAt  int // sweep once the table has grown to this many keys
 
 	pending      []*pendingActual // FIFO by Started
 	pendingByKey map[pfKey][]*pendingActual
@@ -273,9 +274,10 @@ func (p *pairer) tick(now time.Time) {
 		p.expire(now)
 	}
 	p.seen++
-	if p.seen%sweepEvery != 0 {
+	if p.seen%sweepEvery != 0 || len(p.byKey) < p.sweepAt {
 		return
 	}
+	defer func() { p.sweepAt = max(sweepEvery, 2*len(p.byKey)) }() // amortised O(1) per preflight
 	for k, list := range p.byKey {
 		keep := list[:0]
 		for _, e := range list {
