@@ -266,6 +266,9 @@ func TestCorpusFiles(t *testing.T) {
 				t.Fatalf("entries %d (%d emitted), pages %d, creator %q; want %d, %d, %q",
 					sum.Entries, len(exs), sum.Pages, sum.Creator, tt.entries, tt.pages, tt.creator)
 			}
+			if !Sniff(data[:min(len(data), 512)]) {
+				t.Errorf("Sniff does not recognise %s", tt.file)
+			}
 			offs := entryOffsets(t, data)
 			for i, ex := range exs {
 				if ex.EntryIndex != i || ex.Offset != offs[i] || data[ex.Offset] != '{' {
