@@ -225,6 +225,9 @@ func (pl *pipeline) finish(rd *pcapio.Reader, name string) {
 		"http.exchanges_without_response":  pl.noResponse,
 		"pcapng.decryption_secrets_blocks": int64(len(s.Secrets)),
 	}
+	for typ, n := range rd.SkippedBlocks() {
+		c[fmt.Sprintf("pcapng.skipped_blocks_type_%#x", typ)] = n
+	}
 	for reason, n := range pl.skipped {
 		c["connections.skipped_"+reason] = n
 	}

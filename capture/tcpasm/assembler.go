@@ -222,7 +222,7 @@ type conn struct {
 	chunk    Chunk // reused for every delivery: no allocation per segment
 }
 
-const histSize = 2048
+const histSize = 512 // per direction; bounds memory at 2 KiB per connection
 
 // maxAckLead is the furthest an acknowledgement may run ahead of the bytes
 // seen and still count as evidence of lost capture.

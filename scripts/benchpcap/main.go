@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"os"
 	"runtime"
+	"runtime/pprof"
 	"strconv"
 	"strings"
 	"syscall"
@@ -31,11 +32,22 @@ func main() {
 	seed := flag.Int64("seed", 1, "random seed (the output is deterministic)")
 	ingest := flag.String("ingest", "", "time the capture pipeline on this file instead")
 	stage := flag.String("stage", "full", "with -ingest: read (reader only), decode (reader+decoder), reassemble (+TCP), full (+HTTP)")
+	cpuprofile := flag.String("cpuprofile", "", "with -ingest: write a CPU profile here")
 	flag.Parse()
+	if *cpuprofile != "" {
+		f, err := os.Create(*cpuprofile)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "benchpcap:", err)
+			os.Exit(1)
+		}
+		pprof.StartCPUProfile(f)
+		defer pprof.StopCPUProfile()
+	}
 	switch {
 	case *ingest != "":
 		if err := runIngest(*ingest, *stage); err != nil {
 			fmt.Fprintln(os.Stderr, "benchpcap:", err)
+			pprof.StopCPUProfile()
 			os.Exit(1)
 		}
 	case *out != "":
