@@ -224,6 +224,15 @@ func harURL(ex *storage.Exchange) string {
 	if ex.Scheme == "" && ex.Host == "" {
 		return ex.Path
 	}
+	if ex.Scheme == "" {
+		// a capture that did not say: the TLS flag does
+		c := *ex
+		c.Scheme = "http"
+		if ex.TLS {
+			c.Scheme = "https"
+		}
+		return c.URL()
+	}
 	return ex.URL()
 }
 

@@ -214,6 +214,23 @@ func TestWriteEdgeCases(t *testing.T) {
 	}
 }
 
+func TestHarURL(t *testing.T) {
+	for _, tt := range []struct {
+		ex   storage.Exchange
+		want string
+	}{
+		{storage.Exchange{Scheme: "https", Host: "a.example", Port: 443, Path: "/x", Query: "q=1"}, "https://a.example/x?q=1"},
+		{storage.Exchange{Host: "a.example", Port: 8443, Path: "/", TLS: true}, "https://a.example:8443/"},
+		{storage.Exchange{Host: "::1", Port: 80, Path: "/"}, "http://[::1]/"},
+		{storage.Exchange{Scheme: "data", Path: "text/plain,hi"}, "data:text/plain,hi"},
+		{storage.Exchange{Path: "*"}, "*"},
+	} {
+		if got := harURL(&tt.ex); got != tt.want {
+			t.Errorf("%+v: %q, want %q", tt.ex, got, tt.want)
+		}
+	}
+}
+
 func TestAppendMillis(t *testing.T) {
 	for d, want := range map[time.Duration]string{
 		0: "0", 1500 * time.Microsecond: "1.5", 15880 * time.Microsecond: "15.88", time.Nanosecond: "0.000001", -time.Second: "0", 3 * time.Hour: "10800000",
