@@ -88,9 +88,12 @@ type half struct {
 	msg    message
 	seg    pos // the segment being fed
 
-	lossSince bool  // bytes lost since the last response was paired (server)
-	everLost  bool  // any loss or resync on this direction
-	skipped   int64 // bytes skipped while resynchronising, reported on the next message
+	next      pos      // position after the last byte fed
+	gapCount  int      // losses so far
+	gaps      []gapRec // the latest losses
+	lossSince bool     // bytes lost since the last response was paired (server)
+	everLost  bool     // any loss or resync on this direction
+	skipped   int64    // bytes skipped while resynchronising, reported on the next message
 	warn      []string
 }
 
@@ -114,6 +117,39 @@ func (h *half) feed(b []byte, at pos) {
 		b = b[n:]
 		at = at.add(n)
 	}
+	h.next = at
+}
+
+// gapRec is a loss in this direction: its number and where it started.
+type gapRec struct {
+	n     int
+	start uint32
+}
+
+// maxGapRecs bounds the losses remembered for pairing.
+const maxGapRecs = 16
+
+// noteGap remembers where a loss started, for pairing by sequence numbers.
+func (h *half) noteGap() {
+	h.gapCount++
+	if !h.next.known {
+		return
+	}
+	if len(h.gaps) == maxGapRecs {
+		copy(h.gaps, h.gaps[1:])
+		h.gaps = h.gaps[:maxGapRecs-1]
+	}
+	h.gaps = append(h.gaps, gapRec{n: h.gapCount, start: h.next.seq})
+}
+
+// lostBefore reports whether a loss numbered after n started before seq.
+func (h *half) lostBefore(n int, seq uint32) bool {
+	for _, g := range h.gaps {
+		if g.n > n && seqLT(g.start, seq) {
+			return true
+		}
+	}
+	return false
 }
 
 func (h *half) step(b []byte, at pos) int {
@@ -725,6 +761,12 @@ func (h *half) gap(lost int) {
 	if h.st == stDone || h.st == stSkipHead && h.afterSkip == stDone {
 		h.st = stDone
 		return
+	}
+	h.noteGap()
+	if lost > 0 {
+		h.next = h.next.add(lost)
+	} else {
+		h.next.known = false
 	}
 	h.everLost = true
 	if h.dir == ServerToClient {

@@ -27,6 +27,7 @@ type entry struct {
 	upgrade    bool // asked for a protocol switch
 	h09        bool
 	malformed  bool // request line did not parse
+	gapsAtEnd  int  // client losses counted when the request ended
 }
 
 func (e *entry) addWarning(w string) {
@@ -378,6 +379,7 @@ func (p *Parser) requestDone(h *half, m *message) {
 		return
 	}
 	e.reqLastPkt = m.last.packet
+	e.gapsAtEnd = h.gapCount
 	e.reqDone = true
 	e.ex.RequestBody, e.ex.RequestBodySize = p.finishBody(&m.body, &e.ex)
 	if (e.upgrade || e.connect) && !e.respDone && h.st == stIdle {
@@ -559,10 +561,27 @@ func (p *Parser) pair(start pos) *entry {
 		}
 		return p.queue[first]
 	}
-	for i := first; i < best; i++ {
+	// The server had received client bytes that were lost in the capture
+	// after the best match and before any later request we know: in
+	// keep-alive traffic those bytes were the request this answers.
+	b := p.queue[best]
+	orphan := b.reqDone && p.c.lostBefore(b.gapsAtEnd, start.ack)
+	for i := best + 1; orphan && i < len(p.queue); i++ {
+		if e := p.queue[i]; !e.orphan && e.reqStart.known && seqLT(e.reqStart.seq, start.ack) {
+			orphan = false
+		}
+	}
+	last := best
+	if orphan {
+		last = best + 1
+	}
+	for i := first; i < last; i++ {
 		if e := p.queue[i]; !e.respDone && !e.orphan {
 			p.noResponse(e, WarnResponseLost)
 		}
+	}
+	if orphan {
+		return p.orphanAt(best+1, start)
 	}
 	return p.queue[best]
 }
