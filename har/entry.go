@@ -379,6 +379,10 @@ func (d *decoder) finish(ex *storage.Exchange, f *entryFields) {
 		ex.AddWarning(fmt.Sprintf("invalid HAR status %d", status))
 	default:
 		ex.Status = status
+		if f.failure != "" {
+			// Chrome's _error on an answered request: the body was cut
+			ex.AddWarning("request failed after the response began: " + truncate(f.failure, 200))
+		}
 	}
 
 	if !ex.Started.IsZero() && ex.Status > 0 {
