@@ -67,6 +67,12 @@ type Log struct {
 	stats   Stats
 	files   []watched
 	gen     atomic.Uint64
+
+	// TLS 1.2 master secrets by session id or ticket digest, learnt from
+	// decrypted connections: clients such as Go log no CLIENT_RANDOM line
+	// for a resumed session.
+	sessions     map[string][48]byte
+	sessionOrder []string
 }
 
 // New returns an empty log holding at most maxEntries client randoms
@@ -103,6 +109,46 @@ func (l *Log) Lookup(clientRandom [32]byte) (Entry, bool) {
 	}
 	l.mu.RUnlock()
 	return out, ok
+}
+
+// maxSessions bounds the resumption cache.
+const maxSessions = 50_000
+
+// RememberSession records the master secret of a session under a key (a
+// session id, or a digest of a session ticket) for later resumptions.
+func (l *Log) RememberSession(key string, master []byte) {
+	if l == nil || len(master) != 48 || key == "" {
+		return
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.sessions == nil {
+		l.sessions = make(map[string][48]byte)
+	}
+	if _, ok := l.sessions[key]; !ok {
+		if len(l.sessionOrder) >= maxSessions {
+			delete(l.sessions, l.sessionOrder[0])
+			l.sessionOrder = l.sessionOrder[1:]
+		}
+		l.sessionOrder = append(l.sessionOrder, key)
+	}
+	var m [48]byte
+	copy(m[:], master)
+	l.sessions[key] = m
+}
+
+// Session returns the master secret remembered under key.
+func (l *Log) Session(key string) ([]byte, bool) {
+	if l == nil {
+		return nil, false
+	}
+	l.mu.RLock()
+	m, ok := l.sessions[key]
+	l.mu.RUnlock()
+	if !ok {
+		return nil, false
+	}
+	return m[:], true
 }
 
 // Stats returns the parse counters.

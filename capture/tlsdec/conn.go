@@ -4,6 +4,7 @@ package tlsdec
 
 import (
 	"bytes"
+	"crypto/sha256"
 	"encoding/binary"
 	"fmt"
 	"time"
@@ -73,6 +74,7 @@ const (
 	hsServerHello         = 2
 	hsEndOfEarlyData      = 5
 	hsEncryptedExtensions = 8
+	hsNewSessionTicket    = 4
 	hsCertificate         = 11
 	hsFinished            = 20
 	hsKeyUpdate           = 24
@@ -146,6 +148,9 @@ type Conn struct {
 	clientRandom [32]byte
 	serverRandom [32]byte
 	chSessionID  []byte
+	chTicket     string // digest of the offered TLS 1.2 session ticket
+	shSessionID  string
+	nstTicket    string // digest of the ticket this connection received
 	sni          string
 	alpn         string
 	alpnOffered  []string
@@ -166,6 +171,7 @@ type Conn struct {
 
 	secrets   keylog.Entry
 	found     bool
+	master12  []byte // TLS 1.2 master secret, from the key log or the session cache
 	looked    bool
 	lookupGen uint64
 
@@ -223,7 +229,7 @@ func (c *Conn) Info() Info {
 	}
 	if !c.decrypted && (c.h[0].protected+c.h[1].protected > 0 || c.version != 0) {
 		c.lookup()
-		if !c.found {
+		if !c.found && c.master12 == nil {
 			inf.Warnings = append(inf.Warnings, "TLS without keys")
 		}
 	}
@@ -423,6 +429,25 @@ func (c *Conn) lookup() {
 }
 
 // key13 builds the TLS 1.3 key of h for a phase, nil if the secret is not logged.
+// rememberSession lets later resumptions of this TLS 1.2 session find its
+// master secret.
+func (c *Conn) rememberSession() {
+	if c.master12 == nil || c.keys == nil {
+		return
+	}
+	if c.shSessionID != "" {
+		c.keys.RememberSession(c.shSessionID, c.master12)
+	}
+	if c.nstTicket != "" {
+		c.keys.RememberSession(c.nstTicket, c.master12)
+	}
+}
+
+func ticketKey(ticket []byte) string {
+	d := sha256.Sum256(ticket)
+	return "ticket:" + string(d[:])
+}
+
 func (c *Conn) key13(h *half, phase int) *cipherState {
 	c.lookup()
 	var s *keylog.Secret
@@ -460,12 +485,23 @@ func (c *Conn) key13(h *half, phase int) *cipherState {
 func (c *Conn) key12(h *half) *cipherState {
 	c.lookup()
 	master := c.secrets.Master.Bytes()
+	if master == nil && c.resumed {
+		// Some clients (Go) log nothing for a resumed session: use the
+		// secret of the session it resumes, if that one was decrypted.
+		if m, ok := c.keys.Session(c.chTicket); ok && c.chTicket != "" {
+			master = m
+		} else if m, ok := c.keys.Session(c.shSessionID); ok && c.shSessionID != "" {
+			master = m
+		}
+	}
 	if master == nil {
 		if c.found {
 			c.warn("key log lacks CLIENT_RANDOM for this connection")
 		}
 		return nil
 	}
+	c.master12 = master
+	c.rememberSession()
 	cl, sv, err := newStates12(c.suite, master, c.clientRandom, c.serverRandom, c.etm)
 	if err != nil {
 		c.warn("cannot decrypt: cipher suite %#04x: %v", c.suite, err)
@@ -762,6 +798,13 @@ func (c *Conn) handshakeMessage(h *half, typ uint8, body []byte, t time.Time, pk
 		}
 	case typ == hsCertificate && h.dir == ServerToClient:
 		c.serverCert = true
+	case typ == hsNewSessionTicket && h.dir == ServerToClient && c.version == versionTLS12:
+		r := reader{b: body}
+		r.bytes(4) // lifetime hint
+		if tk := r.vec16(); !r.bad && len(tk) > 0 {
+			c.nstTicket = ticketKey(tk)
+			c.rememberSession()
+		}
 	case typ == hsEndOfEarlyData && h.dir == ClientToServer && c.version == versionTLS13:
 		c.enterPhase(h, phaseHandshake)
 	case typ == hsFinished && c.version == versionTLS13 && h.phase == phaseHandshake:
@@ -798,6 +841,9 @@ func (c *Conn) clientHello(body []byte) {
 		c.alpnOffered = ch.alpn
 		c.etmOffered = ch.etm
 		c.earlyOffered = ch.earlyData
+		if len(ch.ticket) > 0 {
+			c.chTicket = ticketKey(ch.ticket)
+		}
 	case ch.random != c.clientRandom:
 		// TLS 1.2 renegotiation: later keys come from the new randoms.
 		c.clientRandom = ch.random
@@ -848,8 +894,11 @@ func (c *Conn) serverHello(body []byte) {
 			c.alpn = sh.alpn
 		}
 		c.etm = sh.etm && c.etmOffered
-		if len(sh.sessionID) > 0 && bytes.Equal(sh.sessionID, c.chSessionID) {
-			c.resumed = true
+		if len(sh.sessionID) > 0 {
+			c.shSessionID = "id:" + string(sh.sessionID)
+			if bytes.Equal(sh.sessionID, c.chSessionID) {
+				c.resumed = true
+			}
 		}
 		if c.earlyOffered {
 			c.earlyOffered = false

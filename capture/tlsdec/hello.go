@@ -5,6 +5,7 @@ import "encoding/binary"
 // Extension numbers the decoder reads.
 const (
 	extServerName        = 0
+	extSessionTicket     = 35
 	extALPN              = 16
 	extEncryptThenMAC    = 22
 	extPreSharedKey      = 41
@@ -76,6 +77,7 @@ type clientHello struct {
 	etm           bool
 	psk           bool
 	legacyVersion uint16
+	ticket        []byte // session_ticket extension contents (TLS 1.2 resumption)
 }
 
 func parseClientHello(b []byte) (ch clientHello, ok bool) {
@@ -124,6 +126,8 @@ func parseClientHello(b []byte) (ch clientHello, ok bool) {
 			ch.etm = true
 		case extPreSharedKey:
 			ch.psk = true
+		case extSessionTicket:
+			ch.ticket = body.b
 		}
 	}
 	return ch, !exts.bad
