@@ -117,6 +117,7 @@ type Counters struct {
 	OutOfOrder           int64 // segments buffered ahead of a hole
 	Retransmissions      int64 // segments (or parts) whose bytes were already seen, identical
 	ConflictingRetrans   int64 // ... with different bytes (first copy kept)
+	KeepAlives           int64 // one-byte keep-alive probes below the next sequence number
 	Gaps, GapBytes       int64 // holes declared lost
 	ForcedByBufferCap    int64 // holes resolved because a buffer cap was hit
 	IdleClosed           int64
@@ -401,6 +402,12 @@ func (a *Assembler) data(c *conn, dir Dir, seq uint32, p []byte, missing int, t 
 	if rel := int32(seq - h.next); rel < 0 {
 		old := int(-rel)
 		if old >= len(p)+missing {
+			// A one-byte segment just below the next sequence number is a
+			// keep-alive probe (Windows sends a garbage byte): no anomaly.
+			if len(p) == 1 && old == 1 {
+				a.c.KeepAlives++
+				return
+			}
 			a.compareOld(c, h, seq, p)
 			return
 		}

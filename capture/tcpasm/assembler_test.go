@@ -389,3 +389,14 @@ func TestSweepClosesIdleConnectionsWithoutPackets(t *testing.T) {
 		t.Fatal("idle connection not closed by Sweep")
 	}
 }
+
+func TestKeepAliveProbeIsNotAConflict(t *testing.T) {
+	h := newHarness(Options{})
+	h.handshake()
+	h.send(cli, srv, cISN+1, sISN+1, 0, "GET / HTTP/1.1\r\n\r\n")
+	h.send(cli, srv, cISN+18, sISN+1, 0, "\x00") // Windows keep-alive: last byte again, garbage
+	c := h.a.Counters()
+	if c.ConflictingRetrans != 0 || c.KeepAlives != 1 || len(h.recs[0].conn.Warnings) != 0 {
+		t.Fatalf("counters %+v warnings %v", c, h.recs[0].conn.Warnings)
+	}
+}
