@@ -400,3 +400,26 @@ func TestKeepAliveProbeIsNotAConflict(t *testing.T) {
 		t.Fatalf("counters %+v warnings %v", c, h.recs[0].conn.Warnings)
 	}
 }
+
+func TestGlobalBufferCapShedsTheLargestHolder(t *testing.T) {
+	h := newHarness(Options{MaxBufferedTotal: 300, MaxBufferedPerConn: 1 << 20})
+	for i := 0; i < 5; i++ {
+		c := netip.AddrPortFrom(cli.Addr(), uint16(30000+i))
+		h.send(c, srv, 100, 0, packet.FlagSYN, "")
+		for j := 0; j < 10; j++ { // 10 bytes lost at the start, then 100 buffered bytes
+			h.send(c, srv, uint32(111+10*j), 1, 0, "0123456789")
+		}
+		if h.a.buffered > 300 {
+			t.Fatalf("%d bytes buffered, global cap 300", h.a.buffered)
+		}
+	}
+	if h.a.Counters().ForcedByBufferCap == 0 {
+		t.Fatal("global cap never enforced")
+	}
+	h.a.FlushAll(h.t)
+	for _, r := range h.recs {
+		if got := r.buf[0].String(); got != strings.Repeat("?", 10)+strings.Repeat("0123456789", 10) {
+			t.Fatalf("conn %d stream %q", r.conn.No, got)
+		}
+	}
+}
