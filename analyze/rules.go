@@ -426,25 +426,30 @@ func (a *analyzer) afterPair(v *exView, pf *pfEntry, kind string) {
 		return
 	}
 	cls := v.cls.cls
+	// The preflight is evidence too: it is listed with the actual request.
+	withPF := func(g *group, rep bool) (*group, bool) {
+		g.ids = append(g.ids, pf.id)
+		return g, rep
+	}
 	if pf.passed() && v.verdict != "" {
-		if g, rep := a.observe(v, rPreflightOKActualUnshared, cls, 0); rep {
-			g.note = "preflight passed, actual response failed: " + v.verdict
+		if g, rep := withPF(a.observe(v, rPreflightOKActualUnshared, cls, 0)); rep {
+			g.note = "preflight " + strconv.FormatInt(pf.id, 10) + " passed, actual response failed: " + v.verdict
 		}
 	}
 	if !pf.passed() && pf.reason != reasonNoResponse && kind != pairCached {
-		if g, rep := a.observe(v, rPreflightFailedActualSent, cls, 0); rep {
-			g.note = "preflight failed (" + pf.reason + ") yet the request was sent"
+		if g, rep := withPF(a.observe(v, rPreflightFailedActualSent, cls, 0)); rep {
+			g.note = "preflight " + strconv.FormatInt(pf.id, 10) + " failed (" + pf.reason + ") yet the request was sent"
 		}
 	}
 	if pf.status != 0 && (pf.acao != v.acaoJoined || pf.acac != v.acac || (pf.acacN > 0) != (v.acacN > 0)) {
-		if g, rep := a.observe(v, rPolicySplit, cls, 0); rep {
+		if g, rep := withPF(a.observe(v, rPolicySplit, cls, 0)); rep {
 			g.note = "preflight answered ACAO " + quoteOrNone(pf.acao, pf.acaoN) +
 				", ACAC " + quoteOrNone(pf.acac, pf.acacN) + "; actual answered ACAO " + quoteOrNone(v.acaoJoined, v.acaoN) +
 				", ACAC " + quoteOrNone(v.acac, v.acacN)
 		}
 	}
 	if v.include && !(pf.acacN == 1 && pf.acac == "true") && pf.status != 0 {
-		a.observe(v, rPreflightCredMismatch, cls, 0)
+		withPF(a.observe(v, rPreflightCredMismatch, cls, 0))
 	}
 }
 
