@@ -136,6 +136,7 @@ type half struct {
 	records, recBytes, plain int64
 	failed, skippedEarly     int64
 	protected                int64
+	keyUpdates               int
 }
 
 // Conn decodes one TLS connection. It is not safe for concurrent use.
@@ -815,6 +816,7 @@ func (c *Conn) handshakeMessage(h *half, typ uint8, body []byte, t time.Time, pk
 			next, _ = h.st.nextGeneration13(c.suite)
 		}
 		h.st, h.alt = next, nil
+		h.keyUpdates++
 		if next == nil {
 			h.noSeq = true
 		}

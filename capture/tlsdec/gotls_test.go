@@ -115,7 +115,7 @@ type session struct {
 
 // runSession talks TLS between a crypto/tls client and server over a pipe
 // and returns what the server's side of the wire carried.
-func runSession(t *testing.T, client, server *tls.Config, wrapClient func(net.Conn) net.Conn, sizes []int) session {
+func runSession(t *testing.T, client, server *tls.Config, wrapClient func(net.Conn, *lockedBuffer) net.Conn, sizes []int) session {
 	t.Helper()
 	// Loopback TCP, not net.Pipe: TLS 1.3 peers write at the same time and an
 	// unbuffered pipe deadlocks them.
@@ -142,7 +142,7 @@ func runSession(t *testing.T, client, server *tls.Config, wrapClient func(net.Co
 	rec := &recording{Conn: sEnd}
 	var wire net.Conn = cEnd
 	if wrapClient != nil {
-		wire = wrapClient(cEnd)
+		wire = wrapClient(cEnd, &keylogBuf)
 	}
 	var s session
 	errc := make(chan error, 1)
