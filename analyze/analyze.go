@@ -74,7 +74,9 @@ func (c Config) Validate() error {
 
 // Analyze reads exchanges from next until io.EOF and returns the findings,
 // pairings, verdicts and host policies. next must yield exchanges ordered by
-// Started; each exchange is only read during the call that returned it.
+// Started (actual requests timed up to 2 s before their preflight, as Chrome
+// records them, still pair). Analyze keeps no pointer to an exchange after
+// the next call; it may keep (immutable) strings of it.
 // Memory grows with distinct hosts, endpoints and origins and with the
 // output (one verdict per CORS exchange, one id per supporting exchange),
 // not with header or body bytes.
