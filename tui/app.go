@@ -42,6 +42,9 @@ type Options struct {
 	Background func(ctx context.Context, report func(Status)) error
 }
 
+// afterDrawHook, when set (benchmarks only), runs after every frame.
+var afterDrawHook func()
+
 // batchInterval is how often background status reaches the screen.
 const batchInterval = 100 * time.Millisecond
 
@@ -113,7 +116,12 @@ func Run(ctx context.Context, st *storage.Store, opts Options) error {
 	var wg sync.WaitGroup
 	started := make(chan struct{})
 	var once sync.Once
-	a.tapp.SetAfterDrawFunc(func(tcell.Screen) { once.Do(func() { close(started) }) })
+	a.tapp.SetAfterDrawFunc(func(tcell.Screen) {
+		once.Do(func() { close(started) })
+		if afterDrawHook != nil {
+			afterDrawHook()
+		}
+	})
 	pumpDone := make(chan struct{})
 	go func() {
 		defer close(pumpDone)
