@@ -50,6 +50,7 @@ actual requests and reports risky cross-origin patterns.`,
 
 	root.AddCommand(newIngestCmd(g), newExchangesCmd(g), newExportCmd(g), newVersionCmd())
 	addAnalyzerCommands(root, g)
+	root.AddCommand(newCaptureCmd(g))
 	return root
 }
 

@@ -1,0 +1,68 @@
+// Package live captures packets from Linux interfaces with AF_PACKET (pure
+// Go, TPACKET_V3 ring, kernel BPF filter) and feeds the capture pipeline.
+package live
+
+import (
+	"context"
+	"io"
+	"time"
+
+	"github.com/corscope/corscope/capture"
+	"github.com/corscope/corscope/storage"
+)
+
+// SourceConfig says what to capture.
+type SourceConfig struct {
+	Interface string // a name, or "any"
+	Promisc   bool
+	Filter    Filter // DropOutgoingOn is filled in for loopback interfaces
+}
+
+// Info describes one captured frame.
+type Info struct {
+	Time    time.Time
+	Length  int // length on the wire; more than len(data) when cut
+	IfIndex int
+}
+
+// Config drives Run.
+type Config struct {
+	Source  SourceConfig
+	Store   *storage.Store
+	Capture capture.Options
+	// NoBodies stores body sizes only.
+	NoBodies bool
+	// Write, when set, keeps the raw packets in pcapng files rotated at
+	// RotateBytes (0: never) keeping the newest RotateKeep (≤ 0: all).
+	Write       string
+	RotateBytes int64
+	RotateKeep  int
+	// Analyze re-runs the analyzer over the whole database and saves the
+	// result; Run calls it about every AnalyzeEvery while new exchanges
+	// arrive, and once more at the end. Nil: no analysis.
+	Analyze      func(ctx context.Context) (*storage.Analysis, error)
+	AnalyzeEvery time.Duration // default 1s
+	// Log receives status lines (new findings as they appear); nil: none.
+	Log io.Writer
+	// Ready, when set, is called once packets are being captured.
+	Ready func()
+}
+
+// Summary is what a capture did.
+type Summary struct {
+	Interface      string
+	InputID        int64
+	Packets        int64 // handed to the pipeline
+	KernelReceived uint64
+	KernelDrops    uint64 // dropped by the kernel (ring full): PACKET_STATISTICS
+	Exchanges      int64
+	Connections    int64
+	Findings       int
+	BySeverity     map[string]int
+	Analyses       int
+	AnalysisMax    time.Duration // longest analysis run
+	AnalysisLast   time.Duration
+	Warnings       []string
+	Files          []string // pcapng files kept
+	Duration       time.Duration
+}

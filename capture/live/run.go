@@ -1,0 +1,245 @@
+//go:build linux
+
+package live
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/gopacket/gopacket/layers"
+
+	"github.com/corscope/corscope/analyze/report"
+	"github.com/corscope/corscope/capture"
+	"github.com/corscope/corscope/storage"
+)
+
+// stopDrain bounds how long packets already captured are still read after
+// the stop request: enough for the ring's last block to be handed over.
+const stopDrain = 200 * time.Millisecond
+
+// Run captures until ctx is done (SIGINT, SIGTERM, --duration), then
+// flushes every pending exchange, runs the final analysis and records the
+// input as complete. Errors opening the capture are returned before
+// anything is written to the database.
+func Run(ctx context.Context, cfg Config) (*Summary, error) {
+	started := time.Now()
+	src, err := Open(cfg.Source)
+	if err != nil {
+		return nil, err
+	}
+	defer src.Close()
+	sum := &Summary{Interface: cfg.Source.Interface, BySeverity: map[string]int{}}
+	st := cfg.Store
+	in := &storage.Input{Path: "live:" + cfg.Source.Interface, Format: storage.FormatLive}
+	if err := st.BeginInput(context.Background(), in); err != nil {
+		return nil, err
+	}
+	sum.InputID = in.ID
+	w, err := st.NewWriter(in.ID, storage.WriterOptions{FlushInterval: 100 * time.Millisecond, NoBodies: cfg.NoBodies})
+	if err != nil {
+		return nil, err
+	}
+	var pw *RotatingWriter
+	if cfg.Write != "" {
+		name := func(idx int) string {
+			if idx < 0 || cfg.Source.Interface != "any" {
+				return cfg.Source.Interface
+			}
+			return src.InterfaceName(idx)
+		}
+		if pw, err = NewRotatingWriter(cfg.Write, cfg.RotateBytes, cfg.RotateKeep, layers.LinkTypeRaw, name); err != nil {
+			w.Close()
+			return nil, err
+		}
+	}
+	sink := &countingSink{w: w}
+	stream := capture.NewStream(cfg.Capture, sink)
+	stream.Name = cfg.Source.Interface
+
+	an := newAnalyzer(cfg, w, sink, sum)
+	anCtx, stopAnalyzer := context.WithCancel(context.Background())
+	var anDone sync.WaitGroup
+	if cfg.Analyze != nil {
+		anDone.Add(1)
+		go func() { defer anDone.Done(); an.loop(anCtx) }()
+	}
+	if cfg.Ready != nil {
+		cfg.Ready()
+	}
+
+	var runErr error
+	lastTick := time.Now()
+	var stopAt time.Time
+	for {
+		if stopAt.IsZero() && ctx.Err() != nil {
+			stopAt = time.Now().Add(stopDrain)
+		}
+		data, info, err := src.Next()
+		now := info.Time
+		switch {
+		case err == nil:
+			stream.Packet(LinkType, data, info.Time)
+			if pw != nil && runErr == nil {
+				if werr := pw.WritePacket(info.Time, data, info.Length, info.IfIndex); werr != nil {
+					runErr = werr // keep capturing into the database, report at the end
+				}
+			}
+		case errors.Is(err, ErrTimeout):
+			now = time.Now()
+			if !stopAt.IsZero() {
+				stopAt = now // nothing left in the ring
+			}
+		default:
+			runErr = err
+			stopAt = time.Now()
+		}
+		if now.Sub(lastTick) >= time.Second {
+			// Quiet connections close by capture time, which on a live
+			// socket is the wall clock.
+			lastTick = now
+			stream.Idle(time.Now())
+			if pw != nil {
+				if ferr := pw.Flush(); ferr != nil && runErr == nil {
+					runErr = ferr
+				}
+			}
+		}
+		if !stopAt.IsZero() && !time.Now().Before(stopAt) {
+			break
+		}
+	}
+
+	stats := stream.Close(time.Now())
+	stopAnalyzer()
+	anDone.Wait()
+	if err := w.Close(); err != nil && runErr == nil {
+		runErr = err
+	}
+	if pw != nil {
+		if err := pw.Close(); err != nil && runErr == nil {
+			runErr = err
+		}
+		sum.Files = pw.Files()
+	}
+	if recv, drops, err := src.KernelStats(); err == nil {
+		sum.KernelReceived, sum.KernelDrops = recv, drops
+	}
+	if cfg.Analyze != nil {
+		an.run(context.Background(), true)
+		if an.err != nil && runErr == nil {
+			runErr = an.err
+		}
+	}
+	sum.Packets, sum.Exchanges, sum.Connections = stats.Packets, stats.Exchanges, stats.Connections
+	sum.Warnings = stats.Warnings
+	if sum.KernelDrops > 0 {
+		sum.Warnings = append(sum.Warnings, fmt.Sprintf("%s: the kernel dropped %d packets (capture too slow): exchanges may be missing", cfg.Source.Interface, sum.KernelDrops))
+	}
+	in.Packets, in.Exchanges, in.Connections = stats.Packets, sink.n.Load(), stats.Connections
+	in.Warnings = sum.Warnings
+	in.Stats = map[string]int64{}
+	for k, v := range stats.Counters {
+		in.Stats[k] = v
+	}
+	in.Stats["kernel.received"] = int64(sum.KernelReceived)
+	in.Stats["kernel.dropped"] = int64(sum.KernelDrops)
+	if err := st.FinishInput(context.Background(), in); err != nil && runErr == nil {
+		runErr = err
+	}
+	sum.Duration = time.Since(started)
+	return sum, runErr
+}
+
+// countingSink hands records to the store writer and counts exchanges for
+// the analyzer goroutine.
+type countingSink struct {
+	w *storage.Writer
+	n atomic.Int64
+}
+
+func (s *countingSink) Exchange(e *storage.Exchange) {
+	s.w.Exchange(e)
+	s.n.Add(1)
+}
+
+func (s *countingSink) Connection(c *storage.Connection) { s.w.Connection(c) }
+
+// analyzer re-runs the analysis when new exchanges were stored.
+type analyzer struct {
+	cfg      Config
+	w        *storage.Writer
+	sink     *countingSink
+	sum      *Summary
+	analyzed int64
+	seen     map[string]bool
+	err      error
+}
+
+func newAnalyzer(cfg Config, w *storage.Writer, sink *countingSink, sum *Summary) *analyzer {
+	if cfg.AnalyzeEvery <= 0 {
+		cfg.AnalyzeEvery = time.Second
+	}
+	return &analyzer{cfg: cfg, w: w, sink: sink, sum: sum, analyzed: -1, seen: map[string]bool{}}
+}
+
+func (a *analyzer) loop(ctx context.Context) {
+	t := time.NewTicker(a.cfg.AnalyzeEvery)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			a.run(ctx, false)
+		}
+	}
+}
+
+// run analyses everything stored when exchanges came since the last run
+// (always when final). Exchanges counted before the flush are committed
+// when the flush returns, so none is left out of a run that counted it.
+func (a *analyzer) run(ctx context.Context, final bool) {
+	n := a.sink.n.Load()
+	if n == a.analyzed && !final {
+		return
+	}
+	if !final {
+		if err := a.w.Flush(); err != nil {
+			a.err = err
+			return
+		}
+	}
+	t0 := time.Now()
+	res, err := a.cfg.Analyze(ctx)
+	if err != nil {
+		if ctx.Err() == nil {
+			a.err = err
+		}
+		return
+	}
+	d := time.Since(t0)
+	a.analyzed = n
+	a.sum.Analyses++
+	a.sum.AnalysisLast = d
+	a.sum.AnalysisMax = max(a.sum.AnalysisMax, d)
+	a.sum.Findings = 0
+	clear(a.sum.BySeverity)
+	for _, f := range res.Findings {
+		if f.Suppressed != "" {
+			continue
+		}
+		a.sum.Findings++
+		a.sum.BySeverity[f.Severity]++
+		if !a.seen[f.Fingerprint] {
+			a.seen[f.Fingerprint] = true
+			if a.cfg.Log != nil {
+				fmt.Fprintf(a.cfg.Log, "new finding: %s %s %s %s (Origin %s)\n", f.Severity, f.Rule,
+					report.Terminal(f.Method, 16), report.Terminal(f.Endpoint, 200), report.Terminal(f.Origin, 120))
+			}
+		}
+	}
+}
