@@ -100,6 +100,9 @@ type half struct {
 // feed runs b (starting at position at) through the state machine.
 func (h *half) feed(b []byte, at pos) {
 	h.seg = at
+	if h.st == stResync {
+		h.lineStart = true // writes usually start segments: try this one
+	}
 	stuck := 0
 	for len(b) > 0 {
 		n := h.step(b, at)
@@ -291,7 +294,7 @@ func (h *half) stepHead(b []byte, at pos) int {
 		h.msg.last = h.seg
 		h.headComplete(h.buf[:n], h.hs.nls, false)
 		h.buf = h.buf[:0]
-		return max1(n-old, 0, take)
+		return fromNew(n, old, take)
 	case headFail:
 		nl := h.buf[n-1] == '\n'
 		if h.headFailed(nl, n) {
@@ -300,7 +303,7 @@ func (h *half) stepHead(b []byte, at pos) int {
 			return 0
 		}
 		h.buf = h.buf[:0]
-		return max1(n-old, 0, take)
+		return fromNew(n, old, take)
 	}
 	if len(h.buf) >= max {
 		h.buf = h.buf[:old] // headOverflow re-reads the appended part from b
@@ -309,17 +312,13 @@ func (h *half) stepHead(b []byte, at pos) int {
 	return take
 }
 
-// max1 clamps n-old style offsets: a decision inside bytes that were buffered
-// before this call cannot happen (it would have been made then), but hostile
-// input must never make the consumed count negative or zero-progress.
-func max1(n, lo, hi int) int {
-	if n <= lo {
-		if hi > 0 {
-			return 1
-		}
-		return 0
-	}
-	return min(n, hi)
+// fromNew converts an offset n in h.buf into bytes consumed from the data
+// just appended at offset old. A decision can rest on a byte that was
+// already buffered (the first byte of "HH..." is rejected only once the
+// second arrives); then nothing of the new data is consumed, which is fine
+// because the state has changed.
+func fromNew(n, old, take int) int {
+	return min(max(n-old, 0), take)
 }
 
 // scanHead looks for the end of the head in b (the whole head so far).
@@ -658,7 +657,7 @@ func (h *half) stepTrailer(b []byte) int {
 		h.trailers(string(h.buf[1:n]))
 		h.buf = h.buf[:0]
 		h.endMessage("")
-		return max1(n-old, 0, take)
+		return fromNew(n, old, take)
 	}
 	if len(h.buf) >= max {
 		h.trailers(string(h.buf[1 : bytes.LastIndexByte(h.buf, '\n')+1]))
@@ -689,35 +688,91 @@ func (h *half) trailers(block string) {
 	h.msg.e.addWarning(w)
 }
 
-// stepResync scans for the next plausible start line: at a line start, or
-// right after the loss.
+// stepResync scans for the next plausible start line: right after the
+// loss, at a segment or line start, and (since the message before it may
+// end without a line feed) anywhere a status line or a request line with a
+// known method begins.
 func (h *half) stepResync(b []byte, at pos) int {
+	if h.dir == ServerToClient {
+		for i := 0; i < len(b); {
+			j := bytes.IndexByte(b[i:], 'H')
+			if j < 0 {
+				break
+			}
+			i += j
+			if h.candidate(b[i:]) {
+				h.skipped += int64(i)
+				h.beginHead(at.add(i), true)
+				return i + h.stepHead(b[i:], at.add(i))
+			}
+			i++
+		}
+		h.skipped += int64(len(b))
+		return len(b)
+	}
+	inLine := findRequestLine(b, 0)
 	i := 0
 	for {
 		if h.lineStart && i < len(b) && h.candidate(b[i:]) {
+			h.skipped += int64(i)
 			h.beginHead(at.add(i), true)
 			return i + h.stepHead(b[i:], at.add(i))
 		}
 		j := bytes.IndexByte(b[i:], '\n')
+		next := len(b)
+		if j >= 0 {
+			next = i + j + 1
+		}
+		if inLine >= i && inLine < next {
+			h.skipped += int64(inLine)
+			h.beginHead(at.add(inLine), true)
+			return inLine + h.stepHead(b[inLine:], at.add(inLine))
+		}
 		if j < 0 {
-			h.skipped += int64(len(b) - i)
+			h.skipped += int64(len(b))
 			h.lineStart = false
 			return len(b)
 		}
-		h.skipped += int64(j + 1)
-		i += j + 1
+		i = next
 		h.lineStart = true
 		if i == len(b) {
+			h.skipped += int64(i)
 			return i
 		}
 	}
 }
 
+// findRequestLine returns where, from offset from on, a known method
+// starts a request line ("METHOD target HTTP/1.x") in b, or -1.
+func findRequestLine(b []byte, from int) int {
+	for from < len(b) {
+		q := bytes.Index(b[from:], []byte(" HTTP/1."))
+		if q < 0 {
+			return -1
+		}
+		q += from
+		if t := bytes.LastIndexByte(b[from:q], ' '); t >= 0 && t+from+1 < q {
+			t += from
+			s := t
+			for s > from && t-s < 16 && b[s-1] >= 'A' && b[s-1] <= 'Z' {
+				s--
+			}
+			for m := s; m < t; m++ {
+				if isKnownMethod(b[m:t]) {
+					return m
+				}
+			}
+		}
+		from = q + 1
+	}
+	return -1
+}
+
 // candidate is the quick test for a message start while resynchronising.
 func (h *half) candidate(b []byte) bool {
 	if h.dir == ServerToClient {
-		n := min(len(b), 5)
-		return string(b[:n]) == "HTTP/"[:n]
+		n := min(len(b), 7)
+		return string(b[:n]) == "HTTP/1."[:n]
 	}
 	return b[0] >= 'A' && b[0] <= 'Z' && knownMethodPrefix(b[:min(len(b), 10)])
 }

@@ -193,3 +193,62 @@ func compareGen(gen []genExchange, xs []*storage.Exchange, lost, lostReq int) st
 	}
 	return ""
 }
+
+// TestRandomServerLoss drops a random byte range from one response of a
+// keep-alive connection (status line, headers or body) and checks that no
+// exchange is silently mis-paired: every request is still there, in
+// order; any status found belongs to that request; and an exchange
+// without warnings is exactly what was sent.
+func TestRandomServerLoss(t *testing.T) {
+	for seed := uint64(1); seed <= 1000; seed++ {
+		r := rand.New(rand.NewPCG(seed, 7))
+		gen := genConn(r, 3+r.IntN(8))
+		k := r.IntN(len(gen) - 1)
+		resp := gen[k].resp
+		from := r.IntN(len(resp))
+		to := from + 1 + r.IntN(len(resp)-from)
+		var steps []step
+		for i, g := range gen {
+			steps = append(steps, C(g.req))
+			if i != k {
+				steps = append(steps, S(g.resp))
+				continue
+			}
+			if from > 0 {
+				steps = append(steps, S(resp[:from]))
+			}
+			steps = append(steps, LostS(resp[from:to]))
+			if to < len(resp) {
+				steps = append(steps, S(resp[to:]))
+			}
+		}
+		xs := run(steps, randomSplit(r), Options{})
+		fail := func(format string, args ...any) {
+			t.Fatalf("seed %d, response %d bytes %d..%d of %d lost: %s\n%s", seed, k, from, to, len(resp), fmt.Sprintf(format, args...), summary(xs))
+		}
+		if len(xs) != len(gen) {
+			fail("%d exchanges, want %d", len(xs), len(gen))
+		}
+		for i, g := range gen {
+			x := xs[i]
+			if x.Method != g.method || x.Path != g.path {
+				fail("exchange %d is %s %s", i, x.Method, x.Path)
+			}
+			if x.Status != 0 && x.Status != g.status {
+				fail("exchange %d has status %d, sent %d", i, x.Status, g.status)
+			}
+			clean := true
+			for _, w := range x.Warnings {
+				if !strings.HasPrefix(w, "interim response 100") && !strings.HasPrefix(w, "trailer fields:") {
+					clean = false
+				}
+			}
+			if clean && (x.Status != g.status || string(x.ResponseBody) != g.respBody) {
+				fail("exchange %d has no warning but differs", i)
+			}
+			if i != k && !clean && i != k+1 {
+				fail("exchange %d far from the loss has warnings %q", i, x.Warnings)
+			}
+		}
+	}
+}
