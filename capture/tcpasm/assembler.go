@@ -221,6 +221,11 @@ type conn struct {
 	closed   bool
 	closedAt time.Time
 	chunk    Chunk // reused for every delivery: no allocation per segment
+	// Direction guessed from ports, Stream not created yet: output is held.
+	tentative bool
+	tentPkts  int
+	held      []heldItem
+	heldBytes int
 }
 
 const histSize = 512 // per direction; bounds memory at 2 KiB per connection
@@ -267,6 +272,9 @@ func (a *Assembler) Add(seg *packet.Segment, pkt int64, t time.Time) {
 			return
 		}
 		c = a.newConn(key, srcIsA, seg, t)
+	}
+	if c.tentative && len(seg.Payload) > 0 && c.info.Packets > 0 {
+		a.settle(c, srcIsA, seg.Payload)
 	}
 	dir := c.dirOf(srcIsA)
 	c.info.LastSeen = t
@@ -355,10 +363,10 @@ func (a *Assembler) newConn(key connKey, srcIsA bool, seg *packet.Segment, t tim
 			senderIsClient = false
 			c.info.DirectionBy = DirectionByData
 		default:
+			// Guess from the ports for now; the first later payload that
+			// reads like a request or a status line settles it.
 			senderIsClient = likelyServerPort(seg.Src.Port(), seg.Dst.Port())
-			c.info.DirectionBy = DirectionByPort
-			a.c.DirectionByPort++
-			c.info.warn("connection direction guessed from port numbers (no SYN, no recognisable first bytes)")
+			c.tentative = true
 		}
 	}
 	c.aIsCli = senderIsClient == srcIsA
@@ -379,8 +387,98 @@ func (a *Assembler) newConn(key connKey, srcIsA bool, seg *packet.Segment, t tim
 	if a.open > a.c.ConnectionsAtOnceMax {
 		a.c.ConnectionsAtOnceMax = a.open
 	}
-	c.stream = a.factory(&c.info)
+	if !c.tentative {
+		c.stream = a.factory(&c.info)
+	}
 	return c
+}
+
+// maxTentative bounds what a connection of undecided direction holds.
+const (
+	maxTentativeBytes   = 64 << 10
+	maxTentativePackets = 32
+)
+
+// heldItem is stream output kept while the direction is undecided.
+type heldItem struct {
+	dir    Dir
+	data   []byte
+	time   time.Time
+	packet int64
+	seq    uint32
+	ack    uint32
+	gap    int
+}
+
+// settle looks at a payload of a connection whose direction was guessed
+// from ports; when it reads like a request or a response, the direction
+// follows it (swapping the guess if needed) and held output is handed over.
+func (a *Assembler) settle(c *conn, srcIsA bool, payload []byte) {
+	isCli, isSrv := false, false
+	if a.opt.Classify != nil {
+		isCli, isSrv = a.opt.Classify(payload)
+	}
+	if !isCli && !isSrv {
+		c.tentPkts++
+		if c.tentPkts > maxTentativePackets || c.heldBytes > maxTentativeBytes {
+			a.decide(c, false)
+		}
+		return
+	}
+	if isCli != (srcIsA == c.aIsCli) {
+		c.aIsCli = !c.aIsCli
+		c.info.Client, c.info.Server = c.info.Server, c.info.Client
+		c.half[0], c.half[1] = c.half[1], c.half[0]
+		for i := range c.held {
+			c.held[i].dir = 1 - c.held[i].dir
+		}
+	}
+	a.decide(c, true)
+}
+
+// decide ends the tentative state: byData says the bytes decided, else the
+// port guess stands. The Stream is created and receives what was held.
+func (a *Assembler) decide(c *conn, byData bool) {
+	c.tentative = false
+	if byData {
+		c.info.DirectionBy = DirectionByData
+	} else {
+		c.info.DirectionBy = DirectionByPort
+		a.c.DirectionByPort++
+		c.info.warn("connection direction guessed from port numbers (no SYN, no recognisable first bytes)")
+	}
+	c.stream = a.factory(&c.info)
+	held := c.held
+	c.held, a.buffered = nil, a.buffered-c.heldBytes
+	c.heldBytes = 0
+	for _, it := range held {
+		if it.data == nil {
+			c.stream.Gap(it.dir, it.gap, it.time)
+			continue
+		}
+		c.chunk = Chunk{Data: it.data, Time: it.time, Packet: it.packet, Seq: it.seq, Ack: it.ack}
+		c.stream.Data(it.dir, &c.chunk)
+	}
+	c.chunk.Data = nil
+}
+
+func (a *Assembler) streamData(c *conn, dir Dir) {
+	if c.tentative {
+		ch := c.chunk
+		c.held = append(c.held, heldItem{dir: dir, data: append([]byte(nil), ch.Data...), time: ch.Time, packet: ch.Packet, seq: ch.Seq, ack: ch.Ack})
+		c.heldBytes += len(ch.Data)
+		a.buffered += len(ch.Data)
+		return
+	}
+	c.stream.Data(dir, &c.chunk)
+}
+
+func (a *Assembler) streamGap(c *conn, dir Dir, lost int, t time.Time) {
+	if c.tentative {
+		c.held = append(c.held, heldItem{dir: dir, gap: lost, time: t})
+		return
+	}
+	c.stream.Gap(dir, lost, t)
 }
 
 var wellKnownHTTPPorts = map[uint16]bool{80: true, 443: true, 8080: true, 8000: true, 8008: true, 8443: true, 8888: true, 3128: true, 3000: true, 5000: true, 9000: true, 9090: true}
@@ -524,7 +622,7 @@ func (a *Assembler) hold(c *conn, h *half, w waitItem) {
 func (a *Assembler) emitData(c *conn, dir Dir, h *half, p []byte, t time.Time, pkt int64, seq, ack uint32) {
 	h.dnext = seq + uint32(len(p))
 	c.chunk = Chunk{Data: p, Time: t, Packet: pkt, Seq: seq, Ack: ack}
-	c.stream.Data(dir, &c.chunk)
+	a.streamData(c, dir)
 	c.chunk.Data = nil
 }
 
@@ -546,7 +644,7 @@ func (a *Assembler) release(c *conn, force bool) {
 				a.buffered -= len(w.data)
 				if w.data == nil {
 					h.dnext += uint32(w.gap)
-					c.stream.Gap(d, w.gap, w.time)
+					a.streamGap(c, d, w.gap, w.time)
 				} else {
 					a.emitData(c, d, h, w.data, w.time, w.packet, w.seq, w.ack)
 				}
@@ -581,7 +679,7 @@ func (a *Assembler) gap(c *conn, dir Dir, h *half, lost int, t time.Time) {
 		return
 	}
 	h.dnext += uint32(lost)
-	c.stream.Gap(dir, lost, t)
+	a.streamGap(c, dir, lost, t)
 	a.release(c, false)
 }
 
@@ -769,6 +867,9 @@ func (a *Assembler) shedGlobal(t time.Time) {
 func (a *Assembler) close(c *conn, t time.Time) {
 	if c.closed {
 		return
+	}
+	if c.tentative {
+		a.decide(c, false)
 	}
 	for d := Dir(0); d < 2; d++ {
 		h := &c.half[d]

@@ -423,3 +423,27 @@ func TestGlobalBufferCapShedsTheLargestHolder(t *testing.T) {
 		}
 	}
 }
+
+// TestPortGuessCorrectedByLaterBytes: the capture starts inside a response
+// body from a server on a high port (the port rule guesses wrong); the
+// client's next request settles the direction and nothing is lost.
+func TestPortGuessCorrectedByLaterBytes(t *testing.T) {
+	h := newHarness(Options{})
+	server := netip.MustParseAddrPort("10.1.1.2:50000")
+	client := netip.MustParseAddrPort("10.1.1.1:40000")
+	h.send(server, client, 9000, 7000, 0, "...rest of a body")
+	h.send(client, server, 7000, 9017, 0, "GET /next HTTP/1.1\r\n\r\n")
+	h.send(server, client, 9017, 7022, 0, "HTTP/1.1 200 OK\r\n\r\n")
+	h.a.FlushAll(h.t)
+	r := h.recs[0]
+	c := r.conn
+	if c.Client != client || c.Server != server || c.DirectionBy != DirectionByData || len(c.Warnings) != 1 {
+		t.Fatalf("conn %+v", c)
+	}
+	if r.buf[1].String() != "...rest of a bodyHTTP/1.1 200 OK\r\n\r\n" || r.buf[0].String() != "GET /next HTTP/1.1\r\n\r\n" {
+		t.Fatalf("streams %q / %q", r.buf[0].String(), r.buf[1].String())
+	}
+	if h.a.buffered != 0 {
+		t.Errorf("%d bytes still counted as buffered", h.a.buffered)
+	}
+}
