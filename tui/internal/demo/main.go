@@ -19,6 +19,7 @@ func main() {
 	fill := flag.Bool("fixture", false, "fill the database with the UI test fixture first")
 	bulk := flag.Int("bulk", 0, "append N synthetic exchanges first")
 	mouse := flag.Bool("mouse", false, "enable the mouse")
+	fillOnly := flag.Bool("fill-only", false, "fill the database and exit without the UI")
 	flag.Parse()
 	ctx := context.Background()
 	st, err := storage.Open(*db)
@@ -38,6 +39,9 @@ func main() {
 			fmt.Fprintln(os.Stderr, err)
 			os.Exit(2)
 		}
+	}
+	if *fillOnly {
+		return
 	}
 	if err := tui.Run(ctx, st, tui.Options{Mouse: *mouse}); err != nil {
 		fmt.Fprintln(os.Stderr, err)
