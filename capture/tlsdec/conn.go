@@ -136,6 +136,7 @@ type half struct {
 	records, recBytes, plain int64
 	failed, skippedEarly     int64
 	protected                int64
+	undecrypted              int64 // protected records dropped without a key
 	keyUpdates               int
 }
 
@@ -235,10 +236,18 @@ func (c *Conn) Info() Info {
 		}
 	}
 	inf.Warnings = append(inf.Warnings, c.warnings...)
+	for i := range c.h {
+		if n := c.h[i].undecrypted + int64(len(c.h[i].held)); n > 0 && (c.decrypted || c.found) {
+			inf.Warnings = append(inf.Warnings, fmt.Sprintf("%s: %d protected records not decrypted (no key for them)", c.h[i].dir, n))
+		}
+	}
 	if len(c.early) > 0 {
 		inf.Warnings = append(inf.Warnings, fmt.Sprintf("0-RTT data (%d bytes) not emitted: the server's acceptance was not seen", c.earlyBytes))
 	}
 	for i := range c.h {
+		if c.h[i].resync {
+			inf.Warnings = append(inf.Warnings, fmt.Sprintf("%s: no record boundary found after a gap (%d bytes skipped)", c.h[i].dir, c.h[i].lost+int64(len(c.h[i].rbuf))))
+		}
 		if n := c.h[i].heldBytes; n > 0 {
 			inf.Warnings = append(inf.Warnings, fmt.Sprintf("%s: %d bytes of records still waiting for keys", c.h[i].dir, n))
 		}
@@ -578,6 +587,8 @@ func (c *Conn) protectedRecord(h *half, rec []byte, t time.Time, pkt int64) {
 		if c.mayWait(h, len(rec)) {
 			h.held = append(h.held, heldRecord{rec: append([]byte(nil), rec...), t: t, pkt: pkt})
 			h.heldBytes += len(rec)
+		} else {
+			h.undecrypted++
 		}
 		return
 	}
@@ -601,6 +612,7 @@ func (c *Conn) drain(h *half) {
 		h.held = nil
 	} else if c.version != 0 && (c.keys == nil || !c.keys.Growing()) {
 		// Nothing more will come: these records stay encrypted.
+		h.undecrypted += int64(len(h.held))
 		h.held, h.heldBytes = nil, 0
 	}
 }
@@ -965,7 +977,7 @@ func (c *Conn) Gap(dir Dir, lost int) {
 	h.buf = h.buf[:0]
 	h.resync = true
 	h.misses = 0
-	c.warn("%s: gap of %d bytes at offset %d inside record headers; searching for the next record", dir, lost, start)
+	c.warn("%s: gap of %d bytes at offset %d crosses record boundaries; searching for the next record", dir, lost, start)
 }
 
 // damagedRecordDone accounts for a record partly lost to a gap.
@@ -1079,13 +1091,21 @@ func (c *Conn) findSeq(h *half, rec []byte, lost int64) (uint64, bool) {
 			return s, true
 		}
 	}
+	maxLost := uint64(lost/22 + 1)
+	// Bulk transfers lose full-size records: try counts just above the
+	// smallest possible first.
+	least := uint64(lost / (recordHeaderLen + maxCiphertext))
+	for n := least; n < least+maxResyncTrials/4 && n <= maxLost; n++ {
+		if try(orig + n) {
+			return orig + n, true
+		}
+	}
 	avg := int64(recordHeaderLen + 1<<14)
 	if h.records > 0 {
 		avg = max(h.recBytes/h.records, 22)
 	}
-	maxLost := uint64(lost/22 + 1)
 	est := uint64(lost / avg)
-	for k := 0; k < maxResyncTrials; k++ {
+	for k := 0; k < maxResyncTrials*3/4; k++ {
 		// est, est+1, est-1, est+2, ...
 		d := uint64((k + 1) / 2)
 		n := est + d
