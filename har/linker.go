@@ -21,6 +21,7 @@ const (
 	ReasonNoACRM        = "preflight without Access-Control-Request-Method"
 	ReasonWindow        = "no actual request within the linking window"
 	ReasonHintUnmatched = "the actual request named by _initiator.requestId is not in the HAR"
+	ReasonCrowded       = "more preflights pending for one URL than the linker tracks"
 )
 
 // Linker pairs HAR preflights with their actual requests while a file is
@@ -112,7 +113,11 @@ func (q *queue[T]) pop() {
 
 // maxTracked caps the pending state regardless of time, for HARs whose
 // times are missing or identical.
-const maxTracked = 1 << 17
+const maxTracked = 1 << 15
+
+// maxPerKey caps the preflights (and actuals) waiting for one method and
+// URL.
+const maxPerKey = 256
 
 // NewLinker returns a Linker with a 10-minute window.
 func NewLinker() *Linker {
@@ -173,9 +178,7 @@ func (l *Linker) Observe(ex *storage.Exchange) {
 	if !ok && !blocked {
 		return
 	}
-	a := &lact{id: ex.ID, key: key, origin: origin, anyOrigin: blocked, src: ex.SourceRequestID, started: ex.Started}
-	l.waiting[key] = append(l.waiting[key], a)
-	l.acts.push(a)
+	l.addWaiting(&lact{id: ex.ID, key: key, origin: origin, anyOrigin: blocked, src: ex.SourceRequestID, started: ex.Started})
 }
 
 func (l *Linker) observePreflight(ex *storage.Exchange) {
@@ -201,11 +204,7 @@ func (l *Linker) observePreflight(ex *storage.Exchange) {
 		l.linkActual(p, a)
 		return
 	}
-	l.pending[p.key] = append(l.pending[p.key], p)
-	if p.hint != "" {
-		l.byHint[p.hint] = p
-	}
-	l.expires.push(lref{pre: p, at: ex.Started})
+	l.addPending(p)
 }
 
 // bestWaiting finds the unsettled actual nearest in time to p that may
@@ -336,10 +335,41 @@ func (l *Linker) reason(p *lpre, atEnd bool) string {
 	return ReasonNoActual
 }
 
-// trim drops settled actuals from a key's list.
+// trim drops the settled actuals at the front of a key's list. Actuals
+// settle in observation order, so the front is where they are; one linked
+// early by a preflight waits there until its turn, which keeps this O(1).
 func (l *Linker) trim(key string) {
-	m := l.waiting
-	list := m[key]
+	list := l.waiting[key]
+	i := 0
+	for i < len(list) && list[i].done {
+		list[i] = nil
+		i++
+	}
+	if i == len(list) {
+		delete(l.waiting, key)
+	} else if i > 0 {
+		l.waiting[key] = list[i:]
+	}
+}
+
+// trimPre is trim for pending preflights.
+func (l *Linker) trimPre(key string) {
+	list := l.pending[key]
+	i := 0
+	for i < len(list) && list[i].done {
+		list[i] = nil
+		i++
+	}
+	if i == len(list) {
+		delete(l.pending, key)
+	} else if i > 0 {
+		l.pending[key] = list[i:]
+	}
+}
+
+// compactActs and compactPres drop every finished item of a key's list;
+// they run only when a list reaches maxPerKey.
+func compactActs(list []*lact) []*lact {
 	n := 0
 	for _, a := range list {
 		if !a.done {
@@ -348,15 +378,10 @@ func (l *Linker) trim(key string) {
 		}
 	}
 	clear(list[n:])
-	if n == 0 {
-		delete(m, key)
-	} else {
-		m[key] = list[:n]
-	}
+	return list[:n]
 }
 
-func (l *Linker) trimPre(key string) {
-	list := l.pending[key]
+func compactPres(list []*lpre) []*lpre {
 	n := 0
 	for _, p := range list {
 		if !p.done {
@@ -365,11 +390,48 @@ func (l *Linker) trimPre(key string) {
 		}
 	}
 	clear(list[n:])
-	if n == 0 {
-		delete(l.pending, key)
-	} else {
-		l.pending[key] = list[:n]
+	return list[:n]
+}
+
+// addWaiting appends a to its key's list. A list at maxPerKey settles its
+// oldest actual first, so that matching stays O(maxPerKey) per request
+// even in HARs whose times never advance.
+func (l *Linker) addWaiting(a *lact) {
+	list := l.waiting[a.key]
+	if len(list) >= maxPerKey {
+		list = compactActs(list)
+		l.waiting[a.key] = list
+		for len(list) >= maxPerKey {
+			l.settle(list[0])
+			list = compactActs(list)
+			l.waiting[a.key] = list
+		}
 	}
+	l.waiting[a.key] = append(list, a)
+	l.acts.push(a)
+}
+
+// addPending appends p to its key's list, giving up on the oldest pending
+// preflight of a full list.
+func (l *Linker) addPending(p *lpre) {
+	list := l.pending[p.key]
+	if len(list) >= maxPerKey {
+		list = compactPres(list)
+		for len(list) >= maxPerKey {
+			old := list[0]
+			old.done = true
+			l.unlinked[ReasonCrowded]++
+			if old.hint != "" && l.byHint[old.hint] == old {
+				delete(l.byHint, old.hint)
+			}
+			list = compactPres(list)
+		}
+	}
+	l.pending[p.key] = append(list, p)
+	if p.hint != "" {
+		l.byHint[p.hint] = p
+	}
+	l.expires.push(lref{pre: p, at: p.started})
 }
 
 // Links finishes pending work and returns the pairings found so far (all

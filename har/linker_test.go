@@ -243,3 +243,29 @@ func TestLinkerMizuCorpus(t *testing.T) {
 		t.Errorf("unlinked %v", un)
 	}
 }
+
+// TestLinkerTimelessHAR: entries without usable times (all equal) and one
+// URL must neither grow the linker without bound nor make it quadratic.
+func TestLinkerTimelessHAR(t *testing.T) {
+	const u, o = "https://api.example/v1/x", "https://app.example"
+	l := NewLinker()
+	const n = 50000
+	for i := int64(0); i < n; i++ {
+		l.Observe(lex(2*i+1, 0, "PUT", u, o))
+		l.Observe(preflight(2*i+2, 0, u, o, "PUT"))
+		if len(l.waiting[linkKey("PUT", u)]) > maxPerKey || len(l.pending[linkKey("PUT", u)]) > maxPerKey {
+			t.Fatalf("lists grew past %d", maxPerKey)
+		}
+	}
+	if links := l.Links(); len(links) != n || len(l.Unlinked()) != 0 {
+		t.Errorf("%d of %d linked, unlinked %v", len(links), n, l.Unlinked())
+	}
+	// preflights whose actuals never come are given up, not kept
+	l = NewLinker()
+	for i := int64(0); i < 2000; i++ {
+		l.Observe(preflight(i+1, 0, u, o, "PUT"))
+	}
+	if len(l.pending[linkKey("PUT", u)]) > maxPerKey || l.unlinked[ReasonCrowded] != 2000-maxPerKey {
+		t.Errorf("%d pending, unlinked %v", len(l.pending[linkKey("PUT", u)]), l.unlinked)
+	}
+}
