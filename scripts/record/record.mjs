@@ -31,6 +31,10 @@ const origin = (sc, host) => {
 };
 const pages = info.pages.map(p => ({ ...p, url: origin(p.Scheme || scheme, p.Host) + p.Path }));
 
+// Every fixture name resolves to the server's address (loopback, or the
+// impaired link's far end in the lossy session).
+const serverIP = info.http.slice(0, info.http.lastIndexOf(':')).replace(/^\[|\]$/g, '');
+
 const userDataDir = mkdtempSync(join(tmpdir(), 'corscope-chromium-'));
 // Chromium blocks third-party cookies by default (blockedReasons
 // "UserPreferences"); the fixtures need them to show credentialed cross-site
@@ -42,7 +46,7 @@ const flags = [
   '--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
   '--disable-background-networking', '--disable-component-update', '--disable-sync',
   '--ignore-certificate-errors',
-  '--host-resolver-rules=' + info.hosts.map(h => `MAP ${h} 127.0.0.1`).join(', '),
+  '--host-resolver-rules=' + info.hosts.map(h => `MAP ${h} ${serverIP}`).join(', '),
 ];
 
 // --keylog FILE: Chromium writes its TLS secrets there (NSS key log format).

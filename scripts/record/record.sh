@@ -8,7 +8,9 @@
 #   OUT=/tmp/fx scripts/record/record.sh
 #
 # Environment: HTTP_PORT (18080), HTTPS_PORT (18443), OUT (the repo's testdata),
-# CHROMIUM (/usr/bin/chromium), SKIP_TLS=1 to leave out the TLS captures.
+# CHROMIUM (/usr/bin/chromium), SKIP_TLS=1 to leave out the TLS captures,
+# SKIP_LOSSY=1 to leave out the impaired-link session (it needs network
+# namespaces and TUN devices; it is skipped by itself where they are missing).
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -41,26 +43,36 @@ fi
 if [[ ! -d $here/node_modules/playwright-core ]]; then
 	(cd "$here" && npm ci --no-audit --no-fund)
 fi
-(cd "$root" && go build -o "$work/fixtureserver" ./internal/fixtureserver/cmd/fixtureserver)
+(cd "$root" && go build -o "$work/fixtureserver" ./internal/fixtureserver/cmd/fixtureserver &&
+	go build -o "$work/lossylink" ./internal/fixtureserver/cmd/lossylink)
 
 # ---------------------------------------------------------------- processes
 server_pid=""
 capture_pids=()
 
+lossy_pid=""
+lossy_ns=(cs-lossy-cli cs-lossy-srv)
+
 cleanup() {
-	for pid in "${capture_pids[@]}" $server_pid; do
+	for pid in "${capture_pids[@]}" $server_pid $lossy_pid; do
 		kill "$pid" 2>/dev/null || true
 	done
 	wait 2>/dev/null || true
+	for ns in "${lossy_ns[@]}"; do
+		ip netns del "$ns" 2>/dev/null || true
+	done
 	rm -rf "$work"
 }
 trap cleanup EXIT
 
 # start_server ACCESS_LOG: a fresh server per session, so each access log
 # lists exactly the requests of that session.
+# LISTEN_IP and SERVER_NETNS (both optional) put it elsewhere than loopback.
 start_server() {
 	rm -f "$work/info.json"
-	"$work/fixtureserver" -http "127.0.0.1:$http_port" -https "127.0.0.1:$https_port" \
+	local ip=${LISTEN_IP:-127.0.0.1} prefix=()
+	[[ -n ${SERVER_NETNS:-} ]] && prefix=(ip netns exec "$SERVER_NETNS")
+	"${prefix[@]}" "$work/fixtureserver" -http "$ip:$http_port" -https "$ip:$https_port" \
 		-info-out "$work/info.json" -cert-out "$work/cert.pem" -access-log "$1" >/dev/null 2>"$work/server.err" &
 	server_pid=$!
 	for _ in $(seq 50); do
@@ -162,53 +174,7 @@ dumpcap_lo "$http_filter" "$pcap_dir/curl-http.pcapng"
 # -i any: LINUX_SLL2 framing, what most people's captures look like today.
 start_capture "$pcap_dir/curl-http-any.pcap" tcpdump -i any -U -s 0 -w "$pcap_dir/curl-http-any.pcap" "$http_filter"
 
-api=http://api.corscope.test:$http_port
-safe=http://safe.corscope.test:$http_port
-app=http://app.corscope.test:$http_port
-evil=http://evil.example:$http_port
-cookie=session=s3ss10n-fixture-alice
-resolve=(--resolve "api.corscope.test:$http_port:127.0.0.1" --resolve "safe.corscope.test:$http_port:127.0.0.1")
-# One curl process: requests to one host share a keep-alive connection.
-curl -sS --http1.1 "${resolve[@]}" -o /dev/null \
-	-H "Origin: $evil" -b "$cookie" "$api/reflect" \
-	--next -o /dev/null -H "Origin: http://attacker.example:$http_port" -b "$cookie" "$api/reflect" \
-	--next -o /dev/null -H "Origin: http://evilcorscope.test:$http_port" -b "$cookie" "$api/suffix-check" \
-	--next -o /dev/null -H "Origin: http://api.corscope.test.evil.example:$http_port" -b "$cookie" "$api/prefix-check" \
-	--next -o /dev/null -H "Origin: null" -b "$cookie" "$api/null" \
-	--next -o /dev/null -I -H "Origin: $evil" "$api/wildcard" \
-	--next -o /dev/null -X OPTIONS -H "Origin: $app" -H "Access-Control-Request-Method: DELETE" "$api/preflight-rejected" \
-	--next -o /dev/null -X DELETE -H "Origin: $app" -b "$cookie" "$api/preflight-rejected" \
-	--next -o /dev/null -X OPTIONS -H "Origin: $app" -H "Access-Control-Request-Method: PUT" \
-	-H "Access-Control-Request-Headers: content-type" "$api/preflight-ok-unshared" \
-	--next -o /dev/null -X PUT -H "Origin: $app" -H "Content-Type: application/json" -b "$cookie" \
-	--data '{"name":"alice"}' "$api/preflight-ok-unshared" \
-	--next -o /dev/null -H "Origin: $app" "$api/no-vary" \
-	--next -o /dev/null "$api/no-vary" \
-	--next -o /dev/null -H "Origin: http://attacker.example:$http_port" -b "$cookie" \
-	--data 'to=mallory&amount=1000' "$api/csrf/transfer" \
-	--next -o /dev/null --compressed -H "Origin: $app" -b "$cookie" "$safe/gzip" \
-	--next -o /dev/null -H "Origin: $app" -b "$cookie" "$safe/chunked" \
-	--next -o /dev/null -H "Origin: $evil" -b "$cookie" "$safe/profile"
-
-# Pipelining: three requests written at once on one connection, the last
-# a HEAD that closes it.
-exec 3<>"/dev/tcp/127.0.0.1/$http_port"
-printf 'GET /reflect HTTP/1.1\r\nHost: api.corscope.test:%s\r\nOrigin: %s\r\n\r\nGET /wildcard HTTP/1.1\r\nHost: api.corscope.test:%s\r\nOrigin: %s\r\n\r\nHEAD /ok/profile HTTP/1.1\r\nHost: api.corscope.test:%s\r\nOrigin: %s\r\nConnection: close\r\n\r\n' \
-	"$http_port" "$evil" "$http_port" "$evil" "$http_port" "$app" >&3
-timeout 5 cat <&3 >/dev/null || true
-exec 3<&-
-
-# A WebSocket handshake with a foreign Origin and a cookie over ws://, one
-# masked text frame ("hi", mask 01 02 03 04) and a masked close.
-exec 3<>"/dev/tcp/127.0.0.1/$http_port"
-printf 'GET /ws HTTP/1.1\r\nHost: api.corscope.test:%s\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: Y29yc2NvcGUtZml4dHVyZQ==\r\nSec-WebSocket-Version: 13\r\nOrigin: %s\r\nCookie: %s\r\n\r\n' \
-	"$http_port" "$evil" "$cookie" >&3
-sleep 0.3
-printf '\x81\x82\x01\x02\x03\x04\x69\x6b' >&3
-sleep 0.3
-printf '\x88\x80\x01\x02\x03\x04' >&3
-timeout 3 cat <&3 >/dev/null || true
-exec 3<&-
+bash "$here/curl-session.sh" 127.0.0.1 "$http_port"
 
 stop_captures
 stop_server
@@ -219,6 +185,7 @@ if [[ ${SKIP_TLS:-} != 1 ]]; then
 	start_server "$pcap_dir/curl-https.served.ndjson.tmp"
 	rm -f "$pcap_dir/curl-https.keylog"
 	tcpdump_lo "tcp port $https_port" "$pcap_dir/curl-https.pcap"
+	cookie=session=s3ss10n-fixture-alice
 	sapi=https://api.corscope.test:$https_port
 	sevil=https://evil.example:$https_port
 	sapp=https://app.corscope.test:$https_port
@@ -235,6 +202,47 @@ if [[ ${SKIP_TLS:-} != 1 ]]; then
 	stop_server
 	editcap --inject-secrets "tls,$pcap_dir/curl-https.keylog" -F pcapng \
 		"$pcap_dir/curl-https.pcap" "$pcap_dir/curl-https-dsb.pcapng"
+fi
+
+# ---------------------------------------------------------------- impaired link
+# This kernel has no netem, so cmd/lossylink forwards between two TUN devices
+# in two network namespaces of our own, dropping 3%, holding back 10% behind
+# the next packet and sending 1% twice. Real kernel TCP on both ends copes
+# (retransmissions, dup ACKs); the captures on either side show the result.
+if [[ ${SKIP_LOSSY:-} != 1 ]] && ip netns add cs-lossy-probe 2>/dev/null && ip netns del cs-lossy-probe; then
+	log "session lossy (curl and Chromium through a TUN link with 3% loss, 10% reordering, 1% duplication)"
+	cli=${lossy_ns[0]} srv=${lossy_ns[1]}
+	for ns in "$cli" "$srv"; do
+		ip netns del "$ns" 2>/dev/null || true
+		ip netns add "$ns"
+		ip -n "$ns" link set lo up
+	done
+	"$work/lossylink" -a cs-tuna -b cs-tunb -loss 0.03 -reorder 0.10 -dup 0.01 -seed 7 >"$work/lossy.out" 2>&1 &
+	lossy_pid=$!
+	for _ in $(seq 50); do grep -qs ready "$work/lossy.out" && break; sleep 0.1; done
+	# Addresses from TEST-NET-1 (RFC 5737), which exist only inside these namespaces.
+	ip link set cs-tuna netns "$cli"
+	ip link set cs-tunb netns "$srv"
+	ip -n "$cli" addr add 192.0.2.1 peer 192.0.2.2 dev cs-tuna
+	ip -n "$srv" addr add 192.0.2.2 peer 192.0.2.1 dev cs-tunb
+	ip -n "$cli" link set cs-tuna up
+	ip -n "$srv" link set cs-tunb up
+	LISTEN_IP=192.0.2.2 SERVER_NETNS=$srv start_server "$pcap_dir/lossy.served.ndjson.tmp"
+	# Raw IP framing (TUN devices): one capture at each end of the link.
+	start_capture "$pcap_dir/lossy-server-side.pcap" ip netns exec "$srv" tcpdump -i cs-tunb -U -s 0 \
+		-w "$pcap_dir/lossy-server-side.pcap" "$http_filter"
+	start_capture "$pcap_dir/lossy-client-side.pcap" ip netns exec "$cli" tcpdump -i cs-tuna -U -s 0 \
+		-w "$pcap_dir/lossy-client-side.pcap" "$http_filter"
+	ip netns exec "$cli" bash "$here/curl-session.sh" 192.0.2.2 "$http_port" 3
+	ip netns exec "$cli" node "$here/record.mjs" --chromium "$chromium" --info "$work/info.json" \
+		--mode cdp --scheme http --out "$work/lossy.har"
+	stop_captures
+	stop_server
+	kill -TERM "$lossy_pid"
+	wait "$lossy_pid" || true
+	lossy_pid=""
+	log "lossylink: $(tr '\n' ' ' <"$work/lossy.out")"
+	for ns in "$cli" "$srv"; do ip netns del "$ns"; done
 fi
 
 # The access logs carry wall-clock times and ephemeral ports only; keep them sorted by time.
