@@ -32,6 +32,7 @@ type exchangesView struct {
 	loading     context.CancelFunc
 	loadGen     int
 	lastReload  time.Time
+	lastCost    time.Duration // how long the last id list took
 	reloadLater bool
 }
 
@@ -68,15 +69,17 @@ func (v *exchangesView) title() string     { return "exchanges" }
 func (v *exchangesView) scope() keys.Scope { return keys.Exchanges }
 
 // refresh reloads the id list when background work added exchanges, at
-// most once per refreshEvery.
+// most once per refreshEvery, and never spending more than a fifth of the
+// time on it (a million-row list takes a few hundred ms to read).
 func (v *exchangesView) refresh(Status) {
-	if time.Since(v.lastReload) >= refreshEvery {
+	every := max(refreshEvery, 5*v.lastCost)
+	if time.Since(v.lastReload) >= every {
 		v.reload()
 		return
 	}
 	if !v.reloadLater {
 		v.reloadLater = true
-		time.AfterFunc(refreshEvery, func() {
+		time.AfterFunc(every-time.Since(v.lastReload), func() {
 			v.a.pump.post(func() {
 				v.reloadLater = false
 				v.reload()
@@ -101,15 +104,29 @@ func (v *exchangesView) reload() {
 		v.a.flash("filtering…")
 	}
 	go func() {
-		ids, err := v.a.src.IDs(ctx, f, order, nil)
+		t0 := time.Now()
+		last := t0
+		progress := func(checked int) {
+			if time.Since(last) >= 200*time.Millisecond {
+				last = time.Now()
+				v.a.pump.post(func() {
+					if gen == v.loadGen {
+						v.a.flash(fmt.Sprintf("filtering… %d rows checked", checked))
+					}
+				})
+			}
+		}
+		ids, err := v.a.src.IDs(ctx, f, order, progress)
 		if ctx.Err() != nil {
 			return
 		}
+		cost := time.Since(t0)
 		v.a.pump.post(func() {
 			if gen != v.loadGen {
 				return
 			}
 			v.loading = nil
+			v.lastCost = cost
 			if err != nil {
 				v.a.flash("exchanges: " + err.Error())
 				return
