@@ -24,7 +24,7 @@ const (
 // reach a few hundred KiB; anything beyond this is corruption, not data.
 const MaxRecord = 16 << 20
 
-const readBufferSize = 1 << 20
+const readBufferSize = 256 << 10 // records up to this size are returned without a copy
 
 // ErrNotCapture reports an input that is no pcap or pcapng at all.
 var ErrNotCapture = errors.New("not a pcap or pcapng capture")
