@@ -20,6 +20,7 @@ type harFile struct {
 
 type harEntry struct {
 	RequestID    string `json:"_requestId"`
+	FromCache    string `json:"_fromCache"`
 	ResourceType string `json:"_resourceType"`
 	Initiator    *struct {
 		Type      string `json:"type"`
@@ -227,5 +228,50 @@ func TestEvidenceClassesMatchTheRecordings(t *testing.T) {
 				t.Errorf("%s%s: unknown evidence class %q", ep.Host, ep.Path, ev)
 			}
 		}
+	}
+}
+
+// TestRecordedHARMatchesAccessLog: in the CDP sessions every request the
+// server answered is an entry of the HAR, and every entry with a status was
+// answered by the server, except those the browser withheld (status 0) or
+// served from its cache (_fromCache).
+func TestRecordedHARMatchesAccessLog(t *testing.T) {
+	for _, tc := range []struct{ har, served string }{
+		{"chromium-cdp-https.har", "chromium-https.served.ndjson"},
+		{"chromium-cdp-http.har", "chromium-http.served.ndjson"},
+	} {
+		t.Run(tc.har, func(t *testing.T) {
+			h := loadHAR(t, tc.har)
+			p := findUp(t, filepath.Join("testdata", "pcap", tc.served))
+			if p == "" {
+				t.Skipf("testdata/pcap/%s not found", tc.served)
+			}
+			b, err := os.ReadFile(p)
+			if err != nil {
+				t.Fatal(err)
+			}
+			count := map[string]int{}
+			for _, line := range strings.Split(strings.TrimSpace(string(b)), "\n") {
+				var rec AccessRecord
+				if err := json.Unmarshal([]byte(line), &rec); err != nil {
+					t.Fatalf("%s: %v", p, err)
+				}
+				count[rec.Method+" "+rec.Host+rec.Path+" "+rec.Origin]++
+			}
+			for _, e := range h.Log.Entries {
+				if e.Response.Status <= 0 || e.FromCache != "" {
+					continue
+				}
+				host, path := hostPath(t, e.Request.URL)
+				count[e.Request.Method+" "+host+path+" "+headerOf(e.Request.Headers, "Origin")]--
+			}
+			for k, n := range count {
+				if n > 0 {
+					t.Errorf("served %d× but not in the HAR: %s", n, k)
+				} else if n < 0 {
+					t.Errorf("in the HAR %d× more than served: %s", -n, k)
+				}
+			}
+		})
 	}
 }
