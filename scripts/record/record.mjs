@@ -263,6 +263,7 @@ class Recorder {
         this.get(sid, p.requestId, true).extraReq = p; return;
       case 'Network.responseReceivedExtraInfo': this.get(sid, p.requestId, true).extraResp = p; return;
       case 'Network.responseReceived': { const r = this.get(sid, p.requestId, true); r.resp = p.response; r.respTs = p.timestamp; r.type = p.type; return; }
+      case 'Network.requestServedFromCache': this.get(sid, p.requestId, true).servedFromCache = true; return;
       case 'Network.dataReceived': { const r = this.get(sid, p.requestId, true); r.dataLength = (r.dataLength || 0) + p.dataLength; return; }
       case 'Network.loadingFinished': {
         const r = this.get(sid, p.requestId, true);
@@ -382,7 +383,10 @@ class Recorder {
       _sortKey: w.timestamp,
     };
     if (r.failed && r.failed.corsErrorStatus) entry.response._error += ` (CORS ${r.failed.corsErrorStatus.corsError})`;
-    if (resp && (resp.fromDiskCache || resp.fromPrefetchCache)) entry._fromCache = 'disk'; // DevTools: only when cached
+    // DevTools writes _fromCache only for cached responses: "disk", or
+    // "memory" for those announced by requestServedFromCache alone.
+    if (resp && (resp.fromDiskCache || resp.fromPrefetchCache)) entry._fromCache = 'disk';
+    else if (r.servedFromCache) entry._fromCache = 'memory';
     for (const k of ['_connectionId', 'connection', 'pageref']) if (entry[k] === undefined) delete entry[k];
     return entry;
   }
