@@ -83,6 +83,7 @@ type cipherState struct {
 	secret []byte // TLS 1.3 traffic secret, for KeyUpdate
 	hash   func() hash.Hash
 	scr    [64]byte // scratch: AAD, MAC header, MAC output
+	nonce  [12]byte // scratch: a local array would escape through cipher.AEAD
 }
 
 var errAuth = errors.New("record authentication failed")
@@ -208,11 +209,11 @@ func newStates12(cs uint16, master []byte, clientRandom, serverRandom [32]byte, 
 func (st *cipherState) open(dst, rec []byte) ([]byte, uint8, error) {
 	hdr, payload := rec[:5], rec[5:]
 	typ := hdr[0]
-	var nonce [12]byte
+	nonce := &st.nonce
 	switch st.kind {
 	case kindAEAD13:
-		nonce = st.iv
-		xorSeq(&nonce, st.seq)
+		*nonce = st.iv
+		xorSeq(nonce, st.seq)
 		if len(payload) < st.aead.Overhead()+1 {
 			return nil, 0, errAuth
 		}
@@ -246,8 +247,8 @@ func (st *cipherState) open(dst, rec []byte) ([]byte, uint8, error) {
 		if len(payload) < 16 {
 			return nil, 0, errAuth
 		}
-		nonce = st.iv
-		xorSeq(&nonce, st.seq)
+		*nonce = st.iv
+		xorSeq(nonce, st.seq)
 		aad := st.aad12(typ, hdr, len(payload)-16)
 		out, err := st.aead.Open(dst[:0], nonce[:], payload, aad)
 		if err != nil {
