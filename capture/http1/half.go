@@ -22,6 +22,7 @@ const (
 	stResync                  // after loss or junk: scanning for a message start
 	stPaused                  // client: waiting for the answer to an upgrade/CONNECT
 	stDone                    // left HTTP/1 (upgrade, tunnel): bytes go to leftover
+	stPeekBody                // orphan response: is a body or the next status line next?
 )
 
 // maxChunkLine bounds a chunk-size line including extensions.
@@ -82,7 +83,8 @@ type half struct {
 	afterSkip state
 	sawCR     bool // stChunkEnd
 
-	pauseDecided bool // stPaused: the held bytes were classified
+	pauseDecided bool  // stPaused: the held bytes were classified
+	peekNext     state // stPeekBody: the body state if a body follows
 
 	remain int64 // body or chunk bytes left
 	msg    message
@@ -234,8 +236,36 @@ func (h *half) step(b []byte, at pos) int {
 	case stDone:
 		h.p.keepLeftover(h.dir, b)
 		return len(b)
+	case stPeekBody:
+		return h.stepPeekBody(b, at)
 	}
 	return len(b)
+}
+
+// stepPeekBody holds the first bytes after an orphan response's head until
+// they show whether a body follows or the next response starts.
+func (h *half) stepPeekBody(b []byte, at pos) int {
+	const status = "HTTP/1."
+	if len(h.buf) == 0 {
+		h.bufStart = at
+	}
+	take := min(len(b), len(status)-len(h.buf))
+	h.buf = append(h.buf, b[:take]...)
+	n := len(h.buf)
+	if string(h.buf) == status[:n] && n < len(status) {
+		return take
+	}
+	held := append([]byte(nil), h.buf...)
+	h.buf = h.buf[:0]
+	if n == len(status) && string(held) == status {
+		h.endMessage(WarnNoBodyGuessed)
+	} else {
+		h.st = h.peekNext
+	}
+	seg := h.seg
+	h.feed(held, h.bufStart) // a few bytes, in the state just chosen
+	h.seg = seg
+	return take
 }
 
 // beginHead starts a new message at position at.
@@ -303,7 +333,11 @@ func (h *half) stepHead(b []byte, at pos) int {
 			return 0
 		}
 		h.buf = h.buf[:0]
-		return fromNew(n, old, take)
+		used := fromNew(n, old, take)
+		if used == 0 && at.seq == h.seg.seq && at.packet == h.seg.packet {
+			h.lineStart = true // b still starts its segment: a candidate again
+		}
+		return used
 	}
 	if len(h.buf) >= max {
 		h.buf = h.buf[:old] // headOverflow re-reads the appended part from b
@@ -816,6 +850,12 @@ func (h *half) gap(lost int) {
 	if h.st == stDone || h.st == stSkipHead && h.afterSkip == stDone {
 		h.st = stDone
 		return
+	}
+	if h.st == stPeekBody { // decide now: the held bytes were body
+		held := append([]byte(nil), h.buf...)
+		h.buf = h.buf[:0]
+		h.st = h.peekNext
+		h.feed(held, h.bufStart)
 	}
 	h.noteGap()
 	if lost > 0 {

@@ -178,7 +178,7 @@ func (p *Parser) closeHalf(h *half, headWarn, bodyWarn string) {
 				h.msg.e.addWarning(headWarn)
 			}
 		}
-	case stSkipHead, stBody, stChunkSize, stChunkData, stChunkEnd, stTrailer:
+	case stSkipHead, stBody, stChunkSize, stChunkData, stChunkEnd, stTrailer, stPeekBody:
 		if h.msg.active {
 			h.endMessage(bodyWarn)
 		}
@@ -475,6 +475,11 @@ func (p *Parser) responseHead(h *half, block string, nls []int32, overflow bool)
 	default:
 		h.msg.body.codings = responseCodings(&hi)
 		h.st = stUntilClose
+	}
+	if e.orphan && (h.st == stBody || h.st == stChunkSize) {
+		// Without its request the framing may be wrong (a HEAD answer has
+		// no body): look at the first bytes before trusting it.
+		h.peekNext, h.st = h.st, stPeekBody
 	}
 }
 

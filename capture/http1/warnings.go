@@ -29,4 +29,5 @@ const (
 	WarnSpaceInTarget     = "spaces in request target"
 	WarnBodyNotDecoded    = "body not decoded: bytes missing"
 	WarnBodyDecodedPrefix = "body over the stored cap: decoded only the stored prefix"
+	WarnNoBodyGuessed     = "response taken as bodiless: a status line follows its head (request not seen, HEAD?)"
 )
