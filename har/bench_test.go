@@ -24,12 +24,13 @@ func BenchmarkRead(b *testing.B) {
 	data := benchHAR()
 	b.SetBytes(int64(len(data)))
 	b.ReportAllocs()
+	n := 0
 	for b.Loop() {
-		n := 0
 		if _, err := Read(bytes.NewReader(data), Options{}, func(*storage.Exchange) error { n++; return nil }); err != nil || n == 0 {
 			b.Fatal(err, n)
 		}
 	}
+	b.ReportMetric(float64(n)/b.Elapsed().Seconds(), "entries/s")
 }
 
 // BenchmarkReadLink adds the preflight linker, as ingest runs it.
