@@ -55,6 +55,8 @@ measure() {
 
 echo "capture: $PCAP ($(du -m "$PCAP" | cut -f1) MB, $N exchanges); load average: $(cut -d' ' -f1-3 /proc/loadavg)"
 measure decode "$DIR/benchpcap" -ingest "$PCAP" -stage decode
+# the capture pipeline alone (reader, decoder, reassembly, HTTP/1), no store
+measure pipeline "$DIR/benchpcap" -ingest "$PCAP"
 measure corscope "${CORSCOPE[@]}"
 # tshark extracting what corscope stores about CORS: method, URI, host,
 # status and every request/response header line (Origin and the
@@ -66,4 +68,5 @@ echo "corscope: $(cat "$DIR/corscope.out" "$DIR/corscope.err" | grep . | tail -1
 echo "tshark: $(grep -c -v '^[[:space:]]*$' "$DIR/tshark.out") HTTP messages (requests + responses)"
 ratio() { echo "scale=1; $1 / $2" | bc; }
 echo "tshark / corscope: wall $(ratio "$tshark_wall" "$corscope_wall")x, cpu $(ratio "$tshark_cpu" "$corscope_cpu")x (target >= 30x, corscope peak RSS <= 300 MB)"
+echo "tshark / pipeline without store: wall $(ratio "$tshark_wall" "$pipeline_wall")x, cpu $(ratio "$tshark_cpu" "$pipeline_cpu")x"
 echo "corscope / bare decode loop: wall $(ratio "$corscope_wall" "$decode_wall")x, cpu $(ratio "$corscope_cpu" "$decode_cpu")x"
