@@ -468,6 +468,9 @@ func (a *Assembler) streamData(c *conn, dir Dir) {
 		c.held = append(c.held, heldItem{dir: dir, data: append([]byte(nil), ch.Data...), time: ch.Time, packet: ch.Packet, seq: ch.Seq, ack: ch.Ack})
 		c.heldBytes += len(ch.Data)
 		a.buffered += len(ch.Data)
+		if c.heldBytes > maxTentativeBytes || a.buffered > a.opt.MaxBufferedTotal {
+			a.decide(c, false)
+		}
 		return
 	}
 	c.stream.Data(dir, &c.chunk)
