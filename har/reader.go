@@ -3,6 +3,7 @@
 package har
 
 import (
+	"bufio"
 	"bytes"
 	"errors"
 	"fmt"
@@ -10,6 +11,9 @@ import (
 	"strings"
 
 	"github.com/corscope/corscope/storage"
+	"golang.org/x/text/encoding"
+	"golang.org/x/text/encoding/unicode"
+	"golang.org/x/text/transform"
 )
 
 // Defaults for Options.
@@ -83,11 +87,35 @@ func (e *Error) Error() string {
 
 func (e *Error) Unwrap() error { return e.Err }
 
-var bom = []byte{0xEF, 0xBB, 0xBF}
+var (
+	bom       = []byte{0xEF, 0xBB, 0xBF}
+	bomUTF16L = []byte{0xFF, 0xFE}
+	bomUTF16B = []byte{0xFE, 0xFF}
+)
+
+// utf16Decoder returns a transcoder for input that starts with a UTF-16
+// byte order mark (Windows tools save HARs so), or nil.
+func utf16Decoder(prefix []byte) *encoding.Decoder {
+	switch {
+	case bytes.HasPrefix(prefix, bomUTF16L):
+		return unicode.UTF16(unicode.LittleEndian, unicode.ExpectBOM).NewDecoder()
+	case bytes.HasPrefix(prefix, bomUTF16B):
+		return unicode.UTF16(unicode.BigEndian, unicode.ExpectBOM).NewDecoder()
+	}
+	return nil
+}
 
 // Sniff reports whether prefix (the first bytes of an input) looks like a
 // HAR: an optional UTF-8 BOM, white space, '{' and a "log" key soon after.
 func Sniff(prefix []byte) bool {
+	if dec := utf16Decoder(prefix); dec != nil {
+		n := len(prefix) &^ 1 // whole code units only
+		u, err := dec.Bytes(prefix[:n])
+		if err != nil {
+			return false
+		}
+		prefix = u
+	}
 	b := bytes.TrimPrefix(prefix, bom)
 	b = bytes.TrimLeft(b, " \t\r\n")
 	if len(b) == 0 || b[0] != '{' {
@@ -130,12 +158,25 @@ func Read(r io.Reader, opts Options, emit func(*storage.Exchange) error) (Summar
 	if opts.MaxEntryBytes <= 0 {
 		opts.MaxEntryBytes = DefaultMaxEntryBytes
 	}
+	// a UTF-16 file is read through a transcoder; offsets then count the
+	// UTF-8 text, which the Error message says
+	br := bufio.NewReaderSize(r, 4096)
+	utf16 := false
+	if head, _ := br.Peek(2); utf16Decoder(head) != nil {
+		r = transform.NewReader(br, utf16Decoder(head))
+		utf16 = true
+	} else {
+		r = br
+	}
 	rd := &reader{
 		opts:  opts,
 		src:   newSource(r, int(min(opts.MaxEntryBytes+initialBuf, 1<<40))),
 		dec:   newDecoder(opts.MaxBody),
 		emit:  emit,
 		entry: -1,
+	}
+	if utf16 {
+		rd.sum.warn("UTF-16 file: byte offsets count the text converted to UTF-8")
 	}
 	err := rd.run()
 	if err != nil {

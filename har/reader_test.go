@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"encoding/base64"
 	"errors"
+	"golang.org/x/text/encoding"
+	"golang.org/x/text/encoding/unicode"
 	"io"
 	"strings"
 	"testing"
@@ -358,5 +360,25 @@ func TestSmallReads(t *testing.T) {
 	_, err := Read(&oneByteReader{doc}, Options{}, func(ex *storage.Exchange) error { got = append(got, ex.Path); return nil })
 	if err != nil || len(got) != 2 || got[1] != `/"2` {
 		t.Errorf("%v %q", err, got)
+	}
+}
+
+func TestUTF16Files(t *testing.T) {
+	doc := harOf(entryJSON("2026-01-02T03:04:05Z", "https://x.example/é", "GET", 200, ""))
+	for _, enc := range []encoding.Encoding{
+		unicode.UTF16(unicode.LittleEndian, unicode.UseBOM),
+		unicode.UTF16(unicode.BigEndian, unicode.UseBOM),
+	} {
+		u16, err := enc.NewEncoder().Bytes(doc)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !Sniff(u16[:101]) {
+			t.Errorf("Sniff misses UTF-16 % x", u16[:4])
+		}
+		exs, sum, err := readAll(t, u16, Options{})
+		if err != nil || len(exs) != 1 || exs[0].Path != "/é" || len(sum.Warnings) != 1 {
+			t.Errorf("%v %d %v", err, len(exs), sum.Warnings)
+		}
 	}
 }
