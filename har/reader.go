@@ -159,7 +159,7 @@ func Read(r io.Reader, opts Options, emit func(*storage.Exchange) error) (Summar
 		opts.MaxEntryBytes = DefaultMaxEntryBytes
 	}
 	// a UTF-16 file is read through a transcoder; offsets then count the
-	// UTF-8 text, which the Error message says
+	// UTF-8 text, as a summary warning says
 	br := bufio.NewReaderSize(r, 4096)
 	utf16 := false
 	if head, _ := br.Peek(2); utf16Decoder(head) != nil {
