@@ -83,7 +83,7 @@ var corpusExpect = map[string]struct {
 	"http_get_nosyn.pcap":                             {1, 0, ""},
 	"http_http-filename.pcap":                         {1, 0, ""},
 	"http_http-large-gap.pcap":                        {1, 0, ""},
-	"http_http_09.pcap":                               {3, 2, "tshark does not parse HTTP/0.9; we keep the 0.9 GET (answered) and two malformed request lines (\"POST /zeek.html\", \"GET \") whose plain-text answers have no status line, all flagged"},
+	"http_http_09.pcap":                               {3, 0, "tshark does not parse HTTP/0.9; we keep the 0.9 GET and two malformed request lines (\"POST /zeek.html\", \"GET \"), each with the plain-text answer the server sent, all flagged"},
 	"http_methods.pcap":                               {49, 0, "tshark recognises 27 requests; the other 22 request lines are malformed (e.g. \"OPTIONSHTTP/1.1\"); they are kept, flagged, with the 400/405 the server answered"},
 	"http_missing-zlib-header.pcap":                   {2, 0, ""},
 	"http_no-version.pcap":                            {1, 0, "request line without version = HTTP/0.9, which tshark skips"},
