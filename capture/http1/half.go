@@ -459,7 +459,9 @@ func (h *half) validStartLine(line []byte) (ok, h09 bool) {
 			word = line[:i]
 		}
 		word = bytes.TrimSuffix(word, []byte{'\r'})
-		return printableLine(line) && (bytes.Contains(line, []byte("HTTP/")) || isKnownMethod(word)), false
+		versioned := bytes.Contains(line, []byte("HTTP/"))
+		ok := printableLine(line) && (versioned || isKnownMethod(word))
+		return ok, ok && !versioned // no version: an HTTP/0.9-style line, no headers follow
 	}
 	return ok, ok && sh.versionStart == 0
 }

@@ -85,7 +85,7 @@ func lenientRequestLine(line string) (rl requestLine) {
 	line = strings.TrimSuffix(line, "\r")
 	sp := strings.IndexByte(line, ' ')
 	if sp < 0 {
-		rl.method = line
+		rl.method, rl.h09 = line, !strings.Contains(line, "HTTP/")
 		return rl
 	}
 	rl.method = line[:sp]
@@ -97,6 +97,7 @@ func lenientRequestLine(line string) (rl requestLine) {
 		rl.version, rest = rest, ""
 	}
 	rl.target = rest
+	rl.h09 = !strings.Contains(line, "HTTP/") // as the head scanner decided
 	return rl
 }
 

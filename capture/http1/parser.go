@@ -227,16 +227,18 @@ func (p *Parser) requestHead(h *half, block string, nls []int32, overflow bool) 
 	x.Started = h.msg.start.time
 	x.FirstPacket = h.msg.start.packet
 	x.Method = rl.method
-	switch rl.version {
-	case "HTTP/1.1":
+	switch {
+	case rl.version == "HTTP/1.1":
 		x.Proto = storage.ProtoHTTP11
-	case "HTTP/1.0":
+	case rl.version == "HTTP/1.0":
 		x.Proto = storage.ProtoHTTP10
-	case "":
+	case rl.h09:
+		x.Proto = storage.ProtoHTTP09
 		if valid {
-			x.Proto = storage.ProtoHTTP09
 			x.AddWarning(WarnHTTP09)
 		}
+	case rl.version == "":
+		// Garbled line with "HTTP/" glued to something: version unknown.
 	default:
 		x.Proto = rl.version
 		x.AddWarning("unusual HTTP version " + quoteCut(rl.version))

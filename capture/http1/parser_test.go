@@ -233,6 +233,12 @@ GET /v  example.com:8080 200 "OK" req=0:"" resp=1:"v"
 `,
 	},
 	{
+		name:  "a versionless line with another method is HTTP/0.9-style too",
+		steps: []step{C("POST /zeek.html\n"), S("bad method")},
+		want: `POST /zeek.html  10.0.0.2:8080 200 "" req=0:"" resp=10:"bad method" [malformed request line: "POST /zeek.html"] [HTTP/0.9 response without status line]
+`,
+	},
+	{
 		name:  "absolute-form target sets scheme, host and default port",
 		steps: []step{C("GET http://Proxy.Example.COM/p/q?z=9 HTTP/1.1\r\nHost: other.test\r\n\r\n"), S(ok("p"))},
 		want: `GET /p/q z=9 proxy.example.com:80 200 "OK" req=0:"" resp=1:"p"
