@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/netip"
 	"os"
 	"sort"
 	"time"
@@ -113,6 +114,9 @@ func Read(ctx context.Context, r io.Reader, name string, opts Options, sink Sink
 		last = pkt.Time
 		switch pl.dec.Decode(pkt.LinkType, pkt.Data, pkt.Time, &seg) {
 		case packet.ResultTCP:
+			if seg.Missing > 0 {
+				pl.noteSnaplen(pl.stats.Packets, &seg)
+			}
 			pl.asm.Add(&seg, pl.stats.Packets, pkt.Time)
 		case packet.ResultUnsupported:
 			pl.unsupported[pkt.LinkType]++
@@ -152,6 +156,7 @@ type pipeline struct {
 	skipped     map[string]int64 // connections not parsed as HTTP/1, by reason
 	upgrades    map[string]int64
 	noResponse  int64
+	snaplen     []snaplenCut // recent snaplen-cut packets, ascending
 }
 
 func newPipeline(opts Options, sink Sink) *pipeline {
@@ -317,7 +322,50 @@ func (s *connStream) start(first []byte, dir tcpasm.Dir) {
 	}
 }
 
+// snaplenCut is a packet whose payload the capture's snap length cut.
+type snaplenCut struct {
+	packet   int64
+	src, dst netip.AddrPort
+}
+
+const maxSnaplenCuts = 4096
+
+func (pl *pipeline) noteSnaplen(n int64, seg *packet.Segment) {
+	if len(pl.snaplen) >= maxSnaplenCuts {
+		copy(pl.snaplen, pl.snaplen[maxSnaplenCuts/2:])
+		pl.snaplen = pl.snaplen[:len(pl.snaplen)-maxSnaplenCuts/2]
+	}
+	pl.snaplen = append(pl.snaplen, snaplenCut{n, seg.Src, seg.Dst})
+}
+
+// WarnSnaplen marks exchanges with bytes missing because the capture's
+// snap length cut their packets (not because packets were lost).
+const WarnSnaplen = "packets cut by the capture's snap length: bytes missing"
+
+// snaplenHit reports whether a packet of this connection between first and
+// last was cut by the snap length.
+func (s *connStream) snaplenHit(first, last int64) bool {
+	cuts := s.pl.snaplen
+	i := sort.Search(len(cuts), func(i int) bool { return cuts[i].packet >= first })
+	for ; i < len(cuts) && cuts[i].packet <= last; i++ {
+		c := cuts[i]
+		if (c.src == s.info.Client && c.dst == s.info.Server) || (c.src == s.info.Server && c.dst == s.info.Client) {
+			return true
+		}
+	}
+	return false
+}
+
 func (s *connStream) emit(e *storage.Exchange) {
+	if len(s.pl.snaplen) > 0 && e.FirstPacket > 0 {
+		last := e.LastPacket
+		if last < e.FirstPacket {
+			last = s.pl.stats.Packets
+		}
+		if s.snaplenHit(e.FirstPacket, last) {
+			e.AddWarning(WarnSnaplen)
+		}
+	}
 	s.pl.stats.Exchanges++
 	if n := e.FirstPacket; n > 0 && n > s.pl.stats.Packets-offsetRing && n <= s.pl.stats.Packets {
 		e.Offset = s.pl.offsets[n&(offsetRing-1)]

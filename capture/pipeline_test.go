@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/binary"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -352,3 +353,37 @@ type discardSink struct{}
 
 func (discardSink) Exchange(*storage.Exchange)     {}
 func (discardSink) Connection(*storage.Connection) {}
+
+// TestSnaplenCutExchangesAreFlagged: a capture taken with a small snap
+// length keeps the headers; the exchanges say their bodies were cut.
+func TestSnaplenCutExchangesAreFlagged(t *testing.T) {
+	data := synthCapture(t, synth.Options{Exchanges: 20, PerConn: 10, Seed: 4})
+	r, _ := pcapio.NewReader(bytes.NewReader(data))
+	var out bytes.Buffer
+	w, _ := pcapio.NewWriter(&out, packet.LinkEthernet, 400)
+	var p pcapio.Packet
+	for r.Next(&p) == nil {
+		w.WritePacket(p.Time, p.Data[:min(len(p.Data), 400)], len(p.Data))
+	}
+	s, st, err := readBytes(t, out.Bytes())
+	if err != nil || st.Counters["packets.snaplen_truncated"] == 0 {
+		t.Fatalf("err %v counters %v", err, st.Counters)
+	}
+	flagged := 0
+	for _, e := range s.ex {
+		for _, w := range e.Warnings {
+			if w == WarnSnaplen {
+				flagged++
+			}
+		}
+	}
+	if flagged == 0 || flagged > len(s.ex) {
+		t.Fatalf("%d of %d exchanges flagged", flagged, len(s.ex))
+	}
+	clean, _, _ := readBytes(t, data)
+	for _, e := range clean.ex {
+		if slices.Contains(e.Warnings, WarnSnaplen) {
+			t.Fatal("clean capture flagged")
+		}
+	}
+}
