@@ -32,6 +32,9 @@ const (
 // packet this host sent.
 const packetOutgoing = 4
 
+// accept keeps the whole packet: the ring's block size is what limits it.
+var accept = bpf.RetConstant{Val: 0xffffffff}
+
 // Compile returns the classic BPF program for f.
 func (f Filter) Compile() ([]bpf.RawInstruction, error) {
 	ins, err := f.instructions()
@@ -57,31 +60,34 @@ func (f Filter) instructions() ([]bpf.Instruction, error) {
 			v6 = append(v6, h)
 		}
 	}
+	// Every section ends in its own returns: jump offsets are 8 bits.
 	a := &asm{labels: map[string]int{}}
 	if len(f.DropOutgoingOn) > 0 {
 		a.add(bpf.LoadExtension{Num: bpf.ExtType})
-		a.jeq(packetOutgoing, "outgoing", "ip")
-		a.label("outgoing")
+		a.jeq(packetOutgoing, "", "ip")
 		for _, idx := range f.DropOutgoingOn {
 			if idx < 0 {
-				a.jmp("drop")
+				a.jmp("outdrop")
 				break
 			}
 			a.add(bpf.LoadExtension{Num: bpf.ExtInterfaceIndex})
-			a.jeq(uint32(idx), "drop", "")
+			a.jeq(uint32(idx), "outdrop", "")
 		}
 		a.jmp("ip")
+		a.label("outdrop")
+		a.add(bpf.RetConstant{Val: 0})
 	}
 	a.label("ip")
 	// The version nibble tells IPv4 from IPv6 (the frame starts at IP).
 	a.add(bpf.LoadAbsolute{Off: 0, Size: 1})
 	a.add(bpf.ALUOpConstant{Op: bpf.ALUOpAnd, Val: 0xf0})
 	a.jeq(0x40, "v4", "")
-	a.jeq(0x60, "v6", "drop")
+	a.jeq(0x60, "v6", "")
+	a.add(bpf.RetConstant{Val: 0})
 
 	a.label("v4")
 	a.add(bpf.LoadAbsolute{Off: 9, Size: 1})
-	a.jeq(6, "", "drop")
+	a.jeq(6, "", "v4drop")
 	if len(f.Hosts) > 0 {
 		for _, off := range []uint32{12, 16} {
 			a.add(bpf.LoadAbsolute{Off: off, Size: 4})
@@ -90,30 +96,32 @@ func (f Filter) instructions() ([]bpf.Instruction, error) {
 				a.jeq(binary.BigEndian.Uint32(b[:]), "v4ports", "")
 			}
 		}
-		a.jmp("drop")
+		a.jmp("v4drop")
 	}
 	a.label("v4ports")
 	if len(f.Ports) > 0 {
 		// Non-first fragments carry no TCP header.
 		a.add(bpf.LoadAbsolute{Off: 6, Size: 2})
-		a.jset(0x1fff, "accept", "")
+		a.jset(0x1fff, "v4accept", "")
 		a.add(bpf.LoadMemShift{Off: 0})
 		for _, off := range []uint32{0, 2} {
 			a.add(bpf.LoadIndirect{Off: off, Size: 2})
 			for _, p := range f.Ports {
-				a.jeq(uint32(p), "accept", "")
+				a.jeq(uint32(p), "v4accept", "")
 			}
 		}
-		a.jmp("drop")
-	} else {
-		a.jmp("accept")
+		a.jmp("v4drop")
 	}
+	a.label("v4accept")
+	a.add(accept)
+	a.label("v4drop")
+	a.add(bpf.RetConstant{Val: 0})
 
 	a.label("v6")
 	// Next header TCP, or a fragment header (then ports cannot be checked).
 	a.add(bpf.LoadAbsolute{Off: 6, Size: 1})
 	a.jeq(6, "v6hosts", "")
-	a.jeq(44, "v6hosts", "drop")
+	a.jeq(44, "v6hosts", "v6drop")
 	a.label("v6hosts")
 	if len(f.Hosts) > 0 {
 		for _, off := range []uint32{8, 24} {
@@ -131,27 +139,23 @@ func (f Filter) instructions() ([]bpf.Instruction, error) {
 				a.label(next)
 			}
 		}
-		a.jmp("drop")
+		a.jmp("v6drop")
 	}
 	a.label("v6ports")
 	if len(f.Ports) > 0 {
 		a.add(bpf.LoadAbsolute{Off: 6, Size: 1})
-		a.jeq(44, "accept", "")
+		a.jeq(44, "v6accept", "")
 		for _, off := range []uint32{40, 42} {
 			a.add(bpf.LoadAbsolute{Off: off, Size: 2})
 			for _, p := range f.Ports {
-				a.jeq(uint32(p), "accept", "")
+				a.jeq(uint32(p), "v6accept", "")
 			}
 		}
-		a.jmp("drop")
-	} else {
-		a.jmp("accept")
+		a.jmp("v6drop")
 	}
-
-	a.label("accept")
-	// The whole packet: the ring's frame size is what limits it.
-	a.add(bpf.RetConstant{Val: 0xffffffff})
-	a.label("drop")
+	a.label("v6accept")
+	a.add(accept)
+	a.label("v6drop")
 	a.add(bpf.RetConstant{Val: 0})
 	return a.assemble()
 }

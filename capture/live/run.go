@@ -175,6 +175,7 @@ type analyzer struct {
 	sink     *countingSink
 	sum      *Summary
 	analyzed int64
+	lastRun  time.Duration
 	seen     map[string]bool
 	err      error
 }
@@ -186,8 +187,12 @@ func newAnalyzer(cfg Config, w *storage.Writer, sink *countingSink, sum *Summary
 	return &analyzer{cfg: cfg, w: w, sink: sink, sum: sum, analyzed: -1, seen: map[string]bool{}}
 }
 
+// loop re-runs the analysis about every AnalyzeEvery. A full run grows
+// with the database; when one takes longer than a quarter of the interval
+// the next waits four times as long, so analysis never takes more than a
+// fifth of a core from the capture.
 func (a *analyzer) loop(ctx context.Context) {
-	t := time.NewTicker(a.cfg.AnalyzeEvery)
+	t := time.NewTimer(a.cfg.AnalyzeEvery)
 	defer t.Stop()
 	for {
 		select {
@@ -195,6 +200,7 @@ func (a *analyzer) loop(ctx context.Context) {
 			return
 		case <-t.C:
 			a.run(ctx, false)
+			t.Reset(max(a.cfg.AnalyzeEvery, 4*a.lastRun))
 		}
 	}
 }
@@ -222,6 +228,7 @@ func (a *analyzer) run(ctx context.Context, final bool) {
 		return
 	}
 	d := time.Since(t0)
+	a.lastRun = d
 	a.analyzed = n
 	a.sum.Analyses++
 	a.sum.AnalysisLast = d
