@@ -178,13 +178,8 @@ func (hi *headInfo) classify(name, value string, isResp bool) {
 
 // addContentLength accepts "n" and the "n, n" lists some proxies produce.
 func (hi *headInfo) addContentLength(v string) {
-	for len(v) > 0 || v == "" {
-		item := v
-		if i := strings.IndexByte(v, ','); i >= 0 {
-			item, v = v[:i], v[i+1:]
-		} else {
-			v = ""
-		}
+	for {
+		item, rest, more := strings.Cut(v, ",")
 		n, ok := parseDecimal(trimOWS(item))
 		switch {
 		case !ok:
@@ -196,9 +191,10 @@ func (hi *headInfo) addContentLength(v string) {
 		default:
 			hi.clConflict = true
 		}
-		if v == "" {
+		if !more {
 			return
 		}
+		v = rest
 	}
 }
 
