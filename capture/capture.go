@@ -356,7 +356,23 @@ func (s *connStream) snaplenHit(first, last int64) bool {
 	return false
 }
 
+// WarnConflictingRetransmission marks exchanges with a retransmitted
+// segment whose bytes differed from the first copy (which was kept).
+const WarnConflictingRetransmission = "retransmitted segment with different data (first copy kept)"
+
 func (s *connStream) emit(e *storage.Exchange) {
+	if len(s.info.ConflictPackets) > 0 && e.FirstPacket > 0 {
+		last := e.LastPacket
+		if last < e.FirstPacket {
+			last = s.pl.stats.Packets
+		}
+		for _, p := range s.info.ConflictPackets {
+			if p >= e.FirstPacket && p <= last {
+				e.AddWarning(WarnConflictingRetransmission)
+				break
+			}
+		}
+	}
 	if len(s.pl.snaplen) > 0 && e.FirstPacket > 0 {
 		last := e.LastPacket
 		if last < e.FirstPacket {

@@ -257,4 +257,12 @@ func TestRetransmissionWithDifferentDataIsFlagged(t *testing.T) {
 		!strings.Contains(strings.Join(s.conns[0].Warnings, ";"), "different data") {
 		t.Fatalf("counters %v, connection warnings %v", st.Counters, s.conns)
 	}
+	// The injected short response completed the exchange before the real
+	// one arrived with different bytes at the same sequence numbers: the
+	// exchange was already handed over, so the connection record (joined
+	// by ConnNo) carries the anomaly. Exchanges still open when a conflict
+	// arrives get WarnConflictingRetransmission themselves.
+	if len(s.ex) != 1 || s.ex[0].Status != 200 || s.ex[0].ConnNo != s.conns[0].No {
+		t.Fatalf("exchange %+v", s.ex)
+	}
 }

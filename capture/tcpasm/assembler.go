@@ -48,6 +48,19 @@ type Conn struct {
 	SawSYN      bool
 	DirectionBy string
 	Warnings    []string
+	// ConflictPackets lists (up to 64) packets whose retransmitted bytes
+	// differed from the copy already taken, so consumers can flag the
+	// exchange they fall in.
+	ConflictPackets []int64
+}
+
+const maxConflictPackets = 64
+
+func (c *Conn) conflict(pkt int64) {
+	c.warn("retransmitted segment with different data (first copy kept)")
+	if len(c.ConflictPackets) < maxConflictPackets {
+		c.ConflictPackets = append(c.ConflictPackets, pkt)
+	}
 }
 
 func (c *Conn) warn(w string) {
@@ -206,6 +219,7 @@ type half struct {
 	// Cross-direction ordering: dnext is the sequence number after the last
 	// byte handed to the Stream (next minus what waits in wait).
 	dnext     uint32
+	lastPkt   int64 // packet of the last bytes delivered
 	wait      []waitItem
 	waitBytes int
 	waitSince time.Time
@@ -221,6 +235,7 @@ type conn struct {
 	closed   bool
 	closedAt time.Time
 	chunk    Chunk // reused for every delivery: no allocation per segment
+	curPkt   int64 // packet being added
 	// Direction guessed from ports, Stream not created yet: output is held.
 	tentative bool
 	tentPkts  int
@@ -277,6 +292,7 @@ func (a *Assembler) Add(seg *packet.Segment, pkt int64, t time.Time) {
 		a.settle(c, srcIsA, seg.Payload)
 	}
 	dir := c.dirOf(srcIsA)
+	c.curPkt = pkt
 	c.info.LastSeen = t
 	c.info.Packets++
 	c.info.Bytes += int64(len(seg.Payload))
@@ -554,7 +570,12 @@ func (a *Assembler) compareOld(c *conn, h *half, seq uint32, p []byte) {
 		}
 		if string(hv[:len(q)]) != string(q) {
 			a.c.ConflictingRetrans++
-			c.info.warn("retransmitted segment with different data (first copy kept)")
+			c.info.conflict(c.curPkt)
+			// The first copy most likely came in the last packet delivered
+			// in this direction: its exchange is the one affected.
+			if h.lastPkt != 0 && h.lastPkt != c.curPkt {
+				c.info.conflict(h.lastPkt)
+			}
 			return
 		}
 	}
@@ -624,6 +645,7 @@ func (a *Assembler) hold(c *conn, h *half, w waitItem) {
 
 func (a *Assembler) emitData(c *conn, dir Dir, h *half, p []byte, t time.Time, pkt int64, seq, ack uint32) {
 	h.dnext = seq + uint32(len(p))
+	h.lastPkt = pkt
 	c.chunk = Chunk{Data: p, Time: t, Packet: pkt, Seq: seq, Ack: ack}
 	a.streamData(c, dir)
 	c.chunk.Data = nil
@@ -748,7 +770,7 @@ func (a *Assembler) buffer(c *conn, h *half, seq uint32, p []byte, missing int, 
 		}
 		if string(p[os-seq:oe-seq]) != string(x.data[os-x.seq:oe-x.seq]) {
 			a.c.ConflictingRetrans++
-			c.info.warn("retransmitted segment with different data (first copy kept)")
+			c.info.conflict(c.curPkt)
 		} else {
 			a.c.Retransmissions++
 		}
