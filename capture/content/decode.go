@@ -124,7 +124,10 @@ func decodeOne(coding string, in []byte, max int64) ([]byte, bool, error) {
 		defer brotliPool.Put(br)
 		return readCapped(br, max, len(in))
 	case "zstd":
-		d := zstdPool.Get().(*zstd.Decoder)
+		d, _ := zstdPool.Get().(*zstd.Decoder)
+		if d == nil {
+			return nil, false, errors.New("zstd decoder unavailable")
+		}
 		defer zstdPool.Put(d)
 		if err := d.Reset(bytes.NewReader(in)); err != nil {
 			return nil, false, err
@@ -175,7 +178,7 @@ var zstdPool = sync.Pool{New: func() any {
 		zstd.WithDecoderMaxWindow(zstdMaxWindow),
 		zstd.WithDecoderMaxMemory(64<<20))
 	if err != nil {
-		panic(err) // only for invalid options, which are constants here
+		return nil // only for invalid options, which are constants here
 	}
 	return d
 }}
