@@ -55,8 +55,9 @@ const (
 	maxPending      = 64 << 10     // protected bytes held per direction while keys are awaited
 	maxEarlyData    = 256 << 10    // 0-RTT plaintext held until the server accepts or rejects it
 	maxWarnings     = 32
-	maxResyncTrials = 64 // sequence numbers tried per candidate record after a gap
-	maxResyncMisses = 16 // candidate records that fail to decrypt before giving up
+	maxResyncTrials = 64      // sequence numbers tried per candidate record after a gap
+	maxResyncMisses = 16      // candidate records that fail to decrypt before giving up
+	maxTrialBytes   = 8 << 20 // trial-decrypted bytes per direction: hostile gaps cost bounded CPU
 )
 
 // Content types.
@@ -131,6 +132,7 @@ type half struct {
 	rbuf        []byte
 	lost        int64 // bytes lost since the last known boundary
 	misses      int
+	trialBytes  int64
 	noSeq       bool // sequence number unknown: no further decryption
 
 	records, recBytes, plain int64
@@ -167,9 +169,10 @@ type Conn struct {
 	serverCert bool
 	decrypted  bool
 
-	earlyDecided bool
-	early        []heldRecord // decrypted 0-RTT data awaiting the server's verdict
-	earlyBytes   int
+	earlyDecided  bool
+	earlyAccepted bool
+	early         []heldRecord // decrypted 0-RTT data awaiting the server's verdict
+	earlyBytes    int
 
 	secrets   keylog.Entry
 	found     bool
@@ -388,8 +391,10 @@ func (c *Conn) record(h *half, rec []byte, t time.Time, pkt int64) {
 	payload := rec[recordHeaderLen:]
 	switch typ {
 	case typeChangeCipherSpec:
-		if c.version == versionTLS13 || c.hrr {
-			return // middlebox-compatibility noise
+		if c.version == versionTLS13 || c.hrr || (c.version == 0 && h.dir == ClientToServer) {
+			// Middlebox-compatibility noise; a client sends it before the
+			// ServerHello only in TLS 1.3 (with 0-RTT data).
+			return
 		}
 		c.changeCipherSpec(h)
 	case typeHandshake:
@@ -665,6 +670,9 @@ func (c *Conn) tryNextPhase(h *half, rec []byte) ([]byte, uint8, error) {
 	}
 	switch h.phase {
 	case phaseEarly:
+		if c.earlyAccepted && h.skippedEarly > 0 {
+			c.warn("0-RTT data accepted by the server but %d records not decrypted (no CLIENT_EARLY_TRAFFIC_SECRET)", h.skippedEarly)
+		}
 		c.rejectEarly("client moved to handshake keys without EndOfEarlyData")
 	case phaseHandshake:
 		c.warn("%s: application keys used before a Finished was read", h.dir)
@@ -718,7 +726,7 @@ func (c *Conn) earlyData(plain []byte, t time.Time, pkt int64) {
 }
 
 func (c *Conn) acceptEarly() {
-	c.earlyDecided = true
+	c.earlyDecided, c.earlyAccepted = true, true
 	h := &c.h[ClientToServer]
 	for _, e := range c.early {
 		h.plain += int64(len(e.rec))
@@ -1030,7 +1038,7 @@ func (c *Conn) resyncScan(h *half, data []byte, t time.Time, pkt int64) []byte {
 				return c.resumeAfterResync(h, i, t, pkt)
 			}
 			h.misses++
-			if h.misses >= maxResyncMisses {
+			if h.misses >= maxResyncMisses || h.trialBytes > maxTrialBytes {
 				h.noSeq = true
 				h.st = nil
 				c.warn("%s: sequence number lost in a gap; direction not decrypted further", h.dir)
@@ -1079,6 +1087,9 @@ func (c *Conn) findSeq(h *half, rec []byte, lost int64) (uint64, bool) {
 	st := h.st
 	orig := st.seq
 	try := func(seq uint64) bool {
+		if h.trialBytes += int64(len(rec)); h.trialBytes > maxTrialBytes {
+			return false
+		}
 		st.seq = seq
 		if _, _, err := st.open(h.scratch(), rec); err == nil {
 			return true
