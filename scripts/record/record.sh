@@ -7,7 +7,8 @@
 #   scripts/record/record.sh            # writes testdata/har and testdata/pcap
 #   OUT=/tmp/fx scripts/record/record.sh
 #
-# Environment: HTTP_PORT (18080), HTTPS_PORT (18443), OUT (the repo's testdata),
+# Environment: HTTP_PORT (18080), HTTPS_PORT (18443; pick others when another
+# program holds them: the server then fails to start), OUT (the repo's testdata),
 # CHROMIUM (/usr/bin/chromium), SKIP_TLS=1 to leave out the TLS captures,
 # SKIP_LOSSY=1 to leave out the impaired-link session (it needs network
 # namespaces and TUN devices; it is skipped by itself where they are missing).
@@ -35,6 +36,7 @@ command -v editcap >/dev/null || need_apt+=(wireshark-common)
 command -v jq >/dev/null || need_apt+=(jq)
 command -v curl >/dev/null || need_apt+=(curl)
 command -v node >/dev/null || need_apt+=(nodejs npm)
+[[ ${SKIP_LOSSY:-} == 1 ]] || command -v ip >/dev/null || need_apt+=(iproute2)
 if ((${#need_apt[@]})); then
 	log "installing ${need_apt[*]}"
 	apt-get update -q
