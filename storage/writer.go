@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"sync"
 	"time"
 )
 
@@ -24,7 +25,16 @@ type Writer struct {
 	err     error // set by the goroutine; read after done or via flush
 	opts    WriterOptions
 	count   int64
+
+	// Queued body bytes are bounded so that a fast parser cannot pile up
+	// gigabytes of bodies in front of a slower disk.
+	mu          sync.Mutex
+	drained     *sync.Cond
+	queuedBytes int64
 }
+
+// maxQueuedBytes bounds the body bytes waiting in the writer's queue.
+const maxQueuedBytes = 32 << 20
 
 // WriterOptions tunes batching. Zero values take the defaults.
 type WriterOptions struct {
@@ -77,6 +87,7 @@ func (s *Store) NewWriter(inputID int64, opts WriterOptions) (*Writer, error) {
 	}
 	w := &Writer{s: s, inputID: inputID, nextID: maxID.Int64 + 1, ch: make(chan writeItem, 8192),
 		done: make(chan struct{}), opts: opts}
+	w.drained = sync.NewCond(&w.mu)
 	go w.run()
 	return w, nil
 }
@@ -115,6 +126,14 @@ func (w *Writer) Exchange(ex *Exchange) int64 {
 	it := writeItem{kind: kindExchange, args: args, id: ex.ID}
 	if !w.opts.NoBodies {
 		it.req, it.resp = ex.RequestBody, ex.ResponseBody
+		if n := int64(len(it.req) + len(it.resp)); n > 0 {
+			w.mu.Lock()
+			for w.queuedBytes > 0 && w.queuedBytes+n > maxQueuedBytes && w.err == nil {
+				w.drained.Wait()
+			}
+			w.queuedBytes += n
+			w.mu.Unlock()
+		}
 	}
 	w.ch <- it
 	if ex.PreflightID != 0 {
@@ -166,6 +185,13 @@ func (w *Writer) Close() error {
 	return w.err
 }
 
+func (w *Writer) release(n int64) {
+	w.mu.Lock()
+	w.queuedBytes -= n
+	w.mu.Unlock()
+	w.drained.Broadcast()
+}
+
 func (w *Writer) run() {
 	defer close(w.done)
 	ctx := context.Background()
@@ -178,9 +204,12 @@ func (w *Writer) run() {
 	)
 	timer.Stop()
 	fail := func(err error) {
+		w.mu.Lock()
 		if w.err == nil {
 			w.err = fmt.Errorf("write database: %w", err)
 		}
+		w.mu.Unlock()
+		w.drained.Broadcast()
 	}
 	begin := func() bool {
 		if tx != nil {
@@ -224,9 +253,15 @@ func (w *Writer) run() {
 	}
 	handle := func(it writeItem) {
 		if w.err != nil {
+			if n := int64(len(it.req) + len(it.resp)); n > 0 {
+				w.release(n)
+			}
 			return // keep draining so producers never block
 		}
 		if !begin() {
+			if n := int64(len(it.req) + len(it.resp)); n > 0 {
+				w.release(n)
+			}
 			return
 		}
 		var err error
@@ -237,6 +272,9 @@ func (w *Writer) run() {
 			}
 			if err == nil && len(it.resp) > 0 {
 				_, err = bodyStmt.ExecContext(ctx, it.id, 1, it.resp)
+			}
+			if n := int64(len(it.req) + len(it.resp)); n > 0 {
+				w.release(n)
 			}
 		case kindConnection:
 			_, err = connStmt.ExecContext(ctx, it.args...)

@@ -48,7 +48,7 @@ actual requests and reports risky cross-origin patterns.`,
 	pf.Int64Var(&g.maxBody, "max-body", 1<<20, "bytes of each body to store")
 	pf.BoolVar(&g.noBodies, "no-bodies", false, "store body sizes only, no body bytes")
 
-	root.AddCommand(newIngestCmd(g), newExchangesCmd(g), newExportCmd(g), newVersionCmd())
+	root.AddCommand(newIngestCmd(g), newExchangesCmd(g), newExportCmd(g), newUICmd(g), newVersionCmd())
 	addAnalyzerCommands(root, g)
 	root.AddCommand(newCaptureCmd(g))
 	return root
