@@ -160,7 +160,7 @@ type Conn struct {
 	alpnOffered  []string
 	etmOffered   bool
 	earlyOffered bool
-	hrr          bool
+	hrr          bool // a HelloRetryRequest was seen
 
 	version    uint16
 	suite      uint16

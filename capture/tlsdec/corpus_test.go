@@ -5,6 +5,7 @@ import (
 	"io"
 	"net/netip"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -194,5 +195,36 @@ func TestIllustratedConnections(t *testing.T) {
 				t.Errorf("without keys: warnings %q", inf.Warnings)
 			}
 		})
+	}
+}
+
+// TestDecryptionSecretsBlock decrypts from the secrets editcap embeds in a
+// pcapng (Decryption Secrets Block, type TLSK), with no key log file.
+func TestDecryptionSecretsBlock(t *testing.T) {
+	dir := corpusDir(t)
+	editcap, err := exec.LookPath("editcap")
+	if err != nil {
+		t.Skip("editcap not installed")
+	}
+	for _, name := range []string{"illustrated-tls12", "illustrated-tls13"} {
+		out := filepath.Join(t.TempDir(), name+".pcapng")
+		cmd := exec.Command(editcap, "--inject-secrets", "tls,"+filepath.Join(dir, "tls", name+".keylog"), filepath.Join(dir, "tls", name+".pcap"), out)
+		if b, err := cmd.CombinedOutput(); err != nil {
+			t.Fatalf("editcap: %v\n%s", err, b)
+		}
+		chunks, secrets := tcpStreams(t, out)
+		keys := keylog.New(0)
+		for _, s := range secrets {
+			if s.Type == pcapio.SecretsTLSKeyLog {
+				keys.Add(s.Data)
+			}
+		}
+		if len(secrets) == 0 || keys.Stats().Entries != 1 {
+			t.Fatalf("%s: %d secrets blocks, key log %+v", name, len(secrets), keys.Stats())
+		}
+		c, emits := decodeChunks(keys, chunks)
+		if got := joined(emits, ClientToServer) + joined(emits, ServerToClient); got != "pingpong" || len(c.Info().Warnings) != 0 {
+			t.Errorf("%s: plaintext %q, warnings %q", name, got, c.Info().Warnings)
+		}
 	}
 }

@@ -260,20 +260,33 @@ func TestGoTLSDecryptsEveryCipherFamily(t *testing.T) {
 		{"TLS1.2 ECDHE-ECDSA-AES256-CBC-SHA", tls.VersionTLS12, tls.TLS_ECDHE_ECDSA_WITH_AES_256_CBC_SHA},
 		{"TLS1.2 ECDHE-ECDSA-AES128-CBC-SHA256", tls.VersionTLS12, tls.TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA256},
 		{"TLS1.3 default suite", tls.VersionTLS13, 0},
+		{"TLS1.3 after HelloRetryRequest", tls.VersionTLS13, 1},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			conf := &tls.Config{MinVersion: tc.version, MaxVersion: tc.version, NextProtos: []string{"h2", "http/1.1"}}
-			if tc.suite != 0 {
+			if tc.suite > 1 {
 				conf.CipherSuites = []uint16{tc.suite}
 			}
 			srv := &tls.Config{MinVersion: tc.version, MaxVersion: tc.version, NextProtos: []string{"http/1.1"}, CipherSuites: conf.CipherSuites}
+			if tc.suite == 1 {
+				// The client sends no P-384 key share: the server asks again.
+				srv.CurvePreferences = []tls.CurveID{tls.CurveP384}
+			}
 			s := runSession(t, conf, srv, nil, exchangeSizes)
 			inf := checkDecode(t, s, s.chunks, "as recorded")
-			if inf.Version != tc.version || (tc.suite != 0 && inf.CipherSuite != tc.suite) || !inf.Decrypted {
+			if inf.Version != tc.version || (tc.suite > 1 && inf.CipherSuite != tc.suite) || !inf.Decrypted {
 				t.Errorf("info %+v", inf)
 			}
 			if inf.SNI != "corscope.test" || inf.ALPN != "http/1.1" || fmt.Sprint(inf.ALPNOffered) != "[h2 http/1.1]" {
 				t.Errorf("SNI %q ALPN %q offered %q", inf.SNI, inf.ALPN, inf.ALPNOffered)
+			}
+			if c := NewConn(nil, nil); tc.suite == 1 {
+				for _, ch := range s.chunks {
+					c.Feed(ch.dir, ch.data, ch.t, ch.pkt)
+				}
+				if !c.hrr {
+					t.Error("no HelloRetryRequest in the session")
+				}
 			}
 			for _, n := range []int{1, 2, 3, 5, 7, 16, 4093} {
 				checkDecode(t, s, rechunk(s.chunks, n), fmt.Sprintf("chunks of %d", n))
