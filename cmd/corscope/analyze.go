@@ -14,10 +14,10 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/corscope/corscope/analyze"
 	"github.com/corscope/corscope/analyze/catalog"
 	"github.com/corscope/corscope/analyze/config"
 	"github.com/corscope/corscope/analyze/report"
+	"github.com/corscope/corscope/internal/analysisrun"
 	"github.com/corscope/corscope/storage"
 )
 
@@ -71,28 +71,10 @@ func loadConfig(g *globalFlags) (*config.Config, error) {
 }
 
 // runAnalysis streams every stored exchange through the analyzer and
-// stores what it decided, replacing the previous run.
+// stores what it decided, replacing the previous run (shared with live
+// capture in internal/analysisrun).
 func runAnalysis(ctx context.Context, st *storage.Store, cfg *config.Config) (*storage.Analysis, error) {
-	started := time.Now().UTC()
-	it, err := st.Iterate(ctx, storage.Query{})
-	if err != nil {
-		return nil, err
-	}
-	defer it.Close()
-	acfg := analyze.Config{TrustedOrigins: cfg.TrustedRegexps()}
-	res, err := analyze.Analyze(ctx, it.Next, acfg)
-	if err != nil {
-		return nil, fmt.Errorf("analyze: %w", err)
-	}
-	it.Close()
-	a := &storage.Analysis{
-		Run:      storage.Run{Started: started, Finished: time.Now().UTC(), Version: version, Stats: res.Stats},
-		Findings: res.Findings, Pairings: res.Pairings, Verdicts: res.Verdicts, Hosts: res.Hosts,
-	}
-	if err := st.SaveAnalysis(ctx, a); err != nil {
-		return nil, err
-	}
-	return a, nil
+	return analysisrun.Run(ctx, st, cfg, version)
 }
 
 func newAnalyzeCmd(g *globalFlags) *cobra.Command {
