@@ -493,3 +493,10 @@ func (a *analyzer) finish() *Result {
 	}
 	return res
 }
+
+// StoreQuery is how exchanges should be streamed from the store into
+// Analyze: in start order, with the first bytes of request bodies (rules
+// such as csrf-json-as-text-plain judge a body's shape).
+func StoreQuery() storage.Query {
+	return storage.Query{RequestBodyPrefix: 4096}
+}

@@ -20,6 +20,9 @@ type Query struct {
 	WithBodies bool
 	AfterID    int64 // with OrderByID: keyset paging
 	Limit      int   // 0: no limit
+	// RequestBodyPrefix loads the first n bytes of each request body in
+	// the same query (for rules that look at a body's shape); 0: none.
+	RequestBodyPrefix int
 }
 
 const exchangeColumns = `e.id, e.input_id, e.entry_index, e.first_packet, e.last_packet, e.offset, e.conn_no, e.stream_id,
@@ -28,6 +31,8 @@ const exchangeColumns = `e.id, e.input_id, e.entry_index, e.first_packet, e.last
 	e.warnings, e.resource_type, e.source_request_id, e.initiator_request_id, e.from_cache, e.upgrade, e.preflight_id`
 
 type exchangeScanner struct {
+	withBody                    bool
+	body                        []byte
 	started, respStarted, ended sql.NullInt64
 	warnings                    sql.NullString
 	preflight                   sql.NullInt64
@@ -36,13 +41,21 @@ type exchangeScanner struct {
 }
 
 func (sc *exchangeScanner) scan(rows interface{ Scan(...any) error }, ex *Exchange) error {
-	err := rows.Scan(&ex.ID, &ex.InputID, &ex.EntryIndex, &ex.FirstPacket, &ex.LastPacket, &ex.Offset, &ex.ConnNo,
+	dest := []any{&ex.ID, &ex.InputID, &ex.EntryIndex, &ex.FirstPacket, &ex.LastPacket, &ex.Offset, &ex.ConnNo,
 		&sc.streamID, &sc.started, &sc.respStarted, &sc.ended, &ex.Client, &ex.Server, &ex.TLS, &ex.Proto, &ex.Method,
 		&ex.Scheme, &ex.Host, &ex.Port, &ex.Path, &ex.Query, &ex.Status, &ex.StatusText, &sc.reqH, &sc.respH,
 		&ex.RequestBodySize, &ex.ResponseBodySize, &sc.warnings, &ex.ResourceType, &ex.SourceRequestID,
-		&ex.InitiatorRequestID, &ex.FromCache, &ex.Upgrade, &sc.preflight)
-	if err != nil {
+		&ex.InitiatorRequestID, &ex.FromCache, &ex.Upgrade, &sc.preflight}
+	if sc.withBody {
+		sc.body = nil
+		dest = append(dest, &sc.body)
+	}
+	if err := rows.Scan(dest...); err != nil {
 		return err
+	}
+	var err error
+	if sc.withBody && len(sc.body) > 0 {
+		ex.RequestBody = append([]byte(nil), sc.body...)
 	}
 	ex.StreamID = uint32(sc.streamID)
 	ex.Started, ex.RespStarted, ex.Ended = fromNanos(sc.started), fromNanos(sc.respStarted), fromNanos(sc.ended)
@@ -66,7 +79,11 @@ func (q Query) sql(columns string) (string, []any) {
 	var b strings.Builder
 	b.WriteString("SELECT ")
 	b.WriteString(columns)
-	b.WriteString(" FROM exchanges e")
+	if q.RequestBodyPrefix > 0 {
+		fmt.Fprintf(&b, ", substr(rb.data, 1, %d) FROM exchanges e LEFT JOIN bodies rb ON rb.exchange_id = e.id AND rb.dir = 0", q.RequestBodyPrefix)
+	} else {
+		b.WriteString(" FROM exchanges e")
+	}
 	var conds []string
 	var args []any
 	if q.InputID != 0 {
@@ -113,7 +130,7 @@ func (s *Store) Exchanges(ctx context.Context, q Query, fn func(*Exchange) error
 		return fmt.Errorf("query exchanges: %w", err)
 	}
 	defer rows.Close()
-	var sc exchangeScanner
+	sc := exchangeScanner{withBody: q.RequestBodyPrefix > 0}
 	for rows.Next() {
 		ex := new(Exchange)
 		if err := sc.scan(rows, ex); err != nil {
@@ -311,15 +328,15 @@ type Iterator struct {
 	err  error
 }
 
-// Iterate opens an iterator over the exchanges q selects (bodies are never
-// loaded: use Exchange for them).
+// Iterate opens an iterator over the exchanges q selects (bodies are not
+// loaded beyond q.RequestBodyPrefix: use Exchange for them).
 func (s *Store) Iterate(ctx context.Context, q Query) (*Iterator, error) {
 	query, args := q.sql(exchangeColumns)
 	rows, err := s.db.QueryContext(ctx, query, args...)
 	if err != nil {
 		return nil, fmt.Errorf("query exchanges: %w", err)
 	}
-	return &Iterator{rows: rows}, nil
+	return &Iterator{rows: rows, sc: exchangeScanner{withBody: q.RequestBodyPrefix > 0}}, nil
 }
 
 // Next returns the next exchange, or io.EOF after the last.

@@ -212,3 +212,26 @@ func BenchmarkWriterExchanges(b *testing.B) {
 		b.Fatal(err)
 	}
 }
+
+func TestIteratorLoadsRequestBodyPrefix(t *testing.T) {
+	ctx := context.Background()
+	s := openTemp(t)
+	in := &Input{Path: "p", Format: FormatHAR}
+	s.BeginInput(ctx, in)
+	w, _ := s.NewWriter(in.ID, WriterOptions{})
+	a := sampleExchange(1)
+	a.RequestBody = []byte(`{"amount":100,"to":"attacker"}`)
+	w.Exchange(a)
+	w.Exchange(sampleExchange(2))
+	w.Close()
+	it, err := s.Iterate(ctx, Query{RequestBodyPrefix: 10})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer it.Close()
+	first, _ := it.Next()
+	second, _ := it.Next()
+	if string(first.RequestBody) != `{"amount":` || second.RequestBody != nil || first.ResponseBody != nil {
+		t.Fatalf("bodies: %q %q %q", first.RequestBody, second.RequestBody, first.ResponseBody)
+	}
+}

@@ -17,7 +17,7 @@ import (
 // version is recorded with the run.
 func Run(ctx context.Context, st *storage.Store, cfg *config.Config, version string) (*storage.Analysis, error) {
 	started := time.Now().UTC()
-	it, err := st.Iterate(ctx, storage.Query{})
+	it, err := st.Iterate(ctx, analyze.StoreQuery())
 	if err != nil {
 		return nil, err
 	}
