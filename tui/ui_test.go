@@ -270,7 +270,7 @@ func TestSortMarkAndCurlExport(t *testing.T) {
 	})
 	h.runes("g")
 	h.runes("m")
-	scr := h.waitFor(" * ")
+	scr := h.waitFor("●")
 	if !strings.Contains(lineWith(scr, "●"), "PUT") {
 		t.Errorf("mark on the wrong row: %q", lineWith(scr, "●"))
 	}
@@ -341,13 +341,15 @@ func TestBackgroundStatusIsBatchedAndFollowShowsNewRows(t *testing.T) {
 func TestMouseIsOptInAndSortsOnHeaderClick(t *testing.T) {
 	h := start(t, fixtureStore(t), Options{Mouse: true})
 	h.runes("2")
-	scr := h.waitFor("exchanges (5)", "status")
-	y := strings.Count(scr[:strings.Index(scr, "time▲")], "\n")
-	line := lineWith(scr, "time▲")
-	x := len([]rune(line[:strings.Index(line, "status")]))
+	// Column widths follow the loaded rows: wait for them before aiming.
+	h.waitFor("exchanges (5)", "https://api.example.com/v1/profile")
 	// A click can race the first draw of the header cells (their positions
 	// come from the last draw): click again until the sort shows.
 	for i := 0; i < 5 && !strings.Contains(h.text(), "status▲"); i++ {
+		scr := h.text()
+		y := strings.Count(scr[:strings.Index(scr, "time▲")], "\n")
+		line := lineWith(scr, "time▲")
+		x := len([]rune(line[:strings.Index(line, "status")]))
 		h.screen.InjectMouse(x+1, y, tcell.Button1, tcell.ModNone)
 		h.settle()
 		h.screen.InjectMouse(x+1, y, tcell.ButtonNone, tcell.ModNone)
