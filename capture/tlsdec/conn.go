@@ -704,6 +704,10 @@ func (c *Conn) plaintext(h *half, typ uint8, plain []byte, t time.Time, pkt int6
 		c.handshake(h, plain, t, pkt)
 	case typeAlert:
 		c.alert(h, plain)
+	case typeChangeCipherSpec:
+		if c.version != versionTLS13 {
+			c.changeCipherSpec(h) // TLS 1.2 renegotiation: keys of the new hellos
+		}
 	}
 }
 

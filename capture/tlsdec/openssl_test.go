@@ -239,6 +239,14 @@ func TestOpenSSLInterop(t *testing.T) {
 			version: versionTLS13, keyUpdates: [2]int{1, 1},
 		},
 		{
+			name:   "TLS1.2 AES-GCM with renegotiation",
+			server: []string{"-rev", "-client_renegotiation", "-no_resumption_on_reneg"}, cl: []string{"-tls1_2", "-cipher", "ECDHE-ECDSA-AES256-GCM-SHA384"},
+			// "R" makes s_client renegotiate: new hellos and keys inside
+			// the encrypted connection.
+			lines: []string{"expect-reply: before\n", "R\n", "expect-reply: after\n"}, wantC: "expect-reply: before\nexpect-reply: after\n", wantS: "erofeb :ylper-tcepxe\nretfa :ylper-tcepxe\n",
+			version: versionTLS12,
+		},
+		{
 			name:   "TLS1.3 ChaCha20-Poly1305",
 			server: []string{"-rev"}, cl: []string{"-tls1_3", "-ciphersuites", "TLS_CHACHA20_POLY1305_SHA256"},
 			lines: []string{"expect-reply: chacha\n"}, wantC: "expect-reply: chacha\n", wantS: "ahcahc :ylper-tcepxe\n",
