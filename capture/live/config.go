@@ -42,6 +42,10 @@ type Config struct {
 	// arrive, and once more at the end. Nil: no analysis.
 	Analyze      func(ctx context.Context) (*storage.Analysis, error)
 	AnalyzeEvery time.Duration // default 1s
+	// AnalyzeBudget pauses the periodic analysis once a run took longer
+	// (default 2s): a full run grows with the database and saving it holds
+	// the write lock the exchange writer needs. The final run still happens.
+	AnalyzeBudget time.Duration
 	// Log receives status lines (new findings as they appear); nil: none.
 	Log io.Writer
 	// Ready, when set, is called once packets are being captured.
@@ -62,6 +66,7 @@ type Summary struct {
 	Analyses       int
 	AnalysisMax    time.Duration // longest analysis run
 	AnalysisLast   time.Duration
+	AnalysisPaused bool // periodic analysis stopped: the database outgrew AnalyzeBudget
 	Warnings       []string
 	Files          []string // pcapng files kept
 	Duration       time.Duration

@@ -184,6 +184,9 @@ func newAnalyzer(cfg Config, w *storage.Writer, sink *countingSink, sum *Summary
 	if cfg.AnalyzeEvery <= 0 {
 		cfg.AnalyzeEvery = time.Second
 	}
+	if cfg.AnalyzeBudget <= 0 {
+		cfg.AnalyzeBudget = 2 * time.Second
+	}
 	return &analyzer{cfg: cfg, w: w, sink: sink, sum: sum, analyzed: -1, seen: map[string]bool{}}
 }
 
@@ -200,6 +203,14 @@ func (a *analyzer) loop(ctx context.Context) {
 			return
 		case <-t.C:
 			a.run(ctx, false)
+			if a.lastRun > a.cfg.AnalyzeBudget {
+				a.sum.AnalysisPaused = true
+				if a.cfg.Log != nil {
+					fmt.Fprintf(a.cfg.Log, "periodic analysis paused: a run over %d exchanges took %s; findings are updated at the end (or run 'corscope analyze')\n",
+						a.analyzed, a.lastRun.Round(time.Millisecond))
+				}
+				return
+			}
 			t.Reset(max(a.cfg.AnalyzeEvery, 4*a.lastRun))
 		}
 	}

@@ -17,12 +17,14 @@ import (
 
 // Ring geometry. TPACKET_V3 packs packets into blocks and a packet can be
 // as large as a block, so 1 MiB blocks keep GRO/TSO super-packets (up to
-// 64 KiB, BIG TCP up to 512 KiB) whole; 32 blocks give a 32 MiB ring.
+// 64 KiB, BIG TCP up to 512 KiB) whole. A block is handed over when full
+// or after blockTimeout, so at low rates each holds blockTimeout's worth of
+// packets: 64 blocks of 100 ms ride out a 6 s stall of the reader (64 MiB).
 const (
 	frameSize    = 256 << 10
 	blockSize    = 1 << 20
-	numBlocks    = 32
-	blockTimeout = 50 * time.Millisecond  // a partly filled block is handed over after this
+	numBlocks    = 64
+	blockTimeout = 100 * time.Millisecond // a partly filled block is handed over after this
 	pollTimeout  = 100 * time.Millisecond // how often Next returns to let its caller stop
 )
 

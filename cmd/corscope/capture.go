@@ -199,6 +199,9 @@ func printCaptureSummary(w io.Writer, s *live.Summary) {
 		fmt.Fprintf(w, "analysis ran %d times, last %s, longest %s\n", s.Analyses,
 			s.AnalysisLast.Round(time.Millisecond), s.AnalysisMax.Round(time.Millisecond))
 	}
+	if s.AnalysisPaused {
+		fmt.Fprintln(w, "periodic analysis was paused (the database outgrew a quick full run); the final analysis covers everything")
+	}
 	for _, f := range s.Files {
 		fmt.Fprintf(w, "packets kept in %s\n", f)
 	}
