@@ -387,3 +387,61 @@ func TestSnaplenCutExchangesAreFlagged(t *testing.T) {
 		}
 	}
 }
+
+// TestVXLANAndFragmentedTraffic wraps every frame in VXLAN and splits the
+// inner IPv4 packets over 200 bytes into two fragments, the second sent
+// first: the exchanges come out as from the plain capture.
+func TestVXLANAndFragmentedTraffic(t *testing.T) {
+	data := synthCapture(t, synth.Options{Exchanges: 30, PerConn: 10, Seed: 6})
+	outerIP := func(proto byte, payload []byte, id uint16, fragOff int, more bool) []byte {
+		total := 20 + len(payload)
+		h := []byte{0x45, 0, byte(total >> 8), byte(total), byte(id >> 8), byte(id), 0, 0, 64, proto, 0, 0, 10, 9, 9, 1, 10, 9, 9, 2}
+		v := uint16(fragOff / 8)
+		if more {
+			v |= 0x2000
+		}
+		binary.BigEndian.PutUint16(h[6:], v)
+		return append(h, payload...)
+	}
+	vxlan := func(inner []byte) []byte {
+		udp := make([]byte, 8)
+		binary.BigEndian.PutUint16(udp, 40000)
+		binary.BigEndian.PutUint16(udp[2:], 4789)
+		binary.BigEndian.PutUint16(udp[4:], uint16(16+len(inner)))
+		b := append(udp, 0x08, 0, 0, 0, 0, 0, 7, 0)
+		eth := append([]byte{2, 0, 0, 0, 0, 9, 2, 0, 0, 0, 0, 8}, 0x08, 0x00)
+		return append(eth, outerIP(17, append(b, inner...), 0, 0, false)...)
+	}
+	r, _ := pcapio.NewReader(bytes.NewReader(data))
+	var out bytes.Buffer
+	w, _ := pcapio.NewWriter(&out, packet.LinkEthernet, 262144)
+	var p pcapio.Packet
+	id := uint16(0)
+	frags := 0
+	for r.Next(&p) == nil {
+		ip := p.Data[14:]
+		if len(ip) <= 200 {
+			w.WritePacket(p.Time, vxlan(p.Data), 0)
+			continue
+		}
+		id++
+		frags++
+		body := ip[20:]
+		first := append(append([]byte(nil), p.Data[:14]...), outerIP(6, body[:96], id, 0, true)...)
+		second := append(append([]byte(nil), p.Data[:14]...), outerIP(6, body[96:], id, 96, false)...)
+		copy(first[14+12:14+20], ip[12:20])
+		copy(second[14+12:14+20], ip[12:20])
+		w.WritePacket(p.Time, vxlan(second), 0)
+		w.WritePacket(p.Time, vxlan(first), 0)
+	}
+	s, st, err := readBytes(t, out.Bytes())
+	if err != nil || len(s.ex) != 30 || s.statusZero() != 0 || frags == 0 {
+		t.Fatalf("%d exchanges, %d without response, err %v, counters %v", len(s.ex), s.statusZero(), err, st.Counters)
+	}
+	if st.Counters["ip.reassembled"] != int64(frags) || st.Counters["packets.tunnelled"] == 0 {
+		t.Errorf("counters %v, %d fragmented packets", st.Counters, frags)
+	}
+	if s.ex[0].Client != "10.0.1.1:20000" {
+		t.Errorf("inner endpoints lost: %q", s.ex[0].Client)
+	}
+}
