@@ -1,0 +1,337 @@
+package h2
+
+import (
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/corscope/corscope/capture/content"
+	"github.com/corscope/corscope/capture/http1"
+	"github.com/corscope/corscope/storage"
+)
+
+// stream is one exchange being rebuilt.
+type stream struct {
+	id  uint32
+	seq int64
+	ex  storage.Exchange
+
+	reqHead, respHead bool // request headers / final response headers seen
+	reqEnd, respEnd   bool
+	reset             bool
+	body              [2]bodyAcc
+	upgradeSeed       *storage.Exchange
+}
+
+func (st *stream) ended(dir http1.Dir) bool {
+	if dir == http1.ClientToServer {
+		return st.reqEnd
+	}
+	return st.respEnd
+}
+
+// bodyAcc collects a message body up to the stored cap.
+type bodyAcc struct {
+	data []byte
+	size int64 // bytes seen on the wire (DATA payloads), lost ones included
+	lost bool  // bytes missing: the stored prefix stops at the hole
+}
+
+func (p *Parser) newStream(id uint32, t time.Time, packet int64) *stream {
+	if len(p.streams) >= p.opts.MaxStreams {
+		p.stats.UntrackedStreams++
+		p.connWarn("too many concurrent streams: some not rebuilt")
+		return nil
+	}
+	p.seq++
+	st := &stream{id: id, seq: p.seq}
+	x := &st.ex
+	x.EntryIndex = -1
+	x.StreamID = id
+	x.ConnNo = p.meta.ConnNo
+	x.Client, x.Server, x.TLS = p.meta.Client, p.meta.Server, p.meta.TLS
+	x.Proto = storage.ProtoHTTP2
+	x.Started, x.FirstPacket = t, packet
+	x.Scheme, x.Host, x.Port = p.scheme, p.serverHost, p.serverPort
+	p.streams[id] = st
+	p.stats.MaxOpenStreams = max(p.stats.MaxOpenStreams, len(p.streams))
+	return st
+}
+
+// requestBlock handles a header block from the client: a request, or its
+// trailers.
+func (p *Parser) requestBlock(h *half, b *block, warn string) {
+	st := p.streams[b.streamID]
+	if st == nil {
+		if b.streamID <= p.maxClientID {
+			return // a stream already finished, or not tracked
+		}
+		p.maxClientID = b.streamID
+		if st = p.newStream(b.streamID, b.start.time, b.start.packet); st == nil {
+			return
+		}
+	}
+	if warn != "" {
+		st.ex.AddWarning(warn)
+	}
+	if b.capped != "" {
+		st.ex.AddWarning(b.capped)
+	}
+	if st.reqHead {
+		trailers(st, b.fields)
+	} else {
+		st.reqHead = true
+		st.ex.RequestHeaders = b.fields
+		p.requestTarget(st, b.fields)
+	}
+	if b.endStream {
+		p.endSide(st, http1.ClientToServer, b.start)
+	}
+}
+
+// requestTarget maps pseudo-header fields to method and URL.
+func (p *Parser) requestTarget(st *stream, fields storage.Headers) {
+	x := &st.ex
+	x.Method = fields.Value(":method")
+	if s := strings.ToLower(fields.Value(":scheme")); s != "" {
+		x.Scheme = s
+	}
+	authority, ok := fields.Get(":authority")
+	if !ok {
+		authority, ok = fields.Get("host")
+	}
+	if ok && authority != "" {
+		host, port := splitAuthority(authority)
+		x.Host = host
+		x.Port = port
+		if port == 0 {
+			x.Port = storage.DefaultPort(x.Scheme)
+		}
+	}
+	path := fields.Value(":path")
+	if i := strings.IndexByte(path, '?'); i >= 0 {
+		x.Path, x.Query = path[:i], path[i+1:]
+	} else {
+		x.Path = path
+	}
+	switch {
+	case x.Method == "CONNECT" && fields.Value(":protocol") != "":
+		x.Upgrade = strings.ToLower(fields.Value(":protocol"))
+	case x.Method == "CONNECT":
+		x.Upgrade = "connect"
+	}
+}
+
+// splitAuthority splits "host[:port]" (IPv6 in brackets) and lower-cases the host.
+func splitAuthority(a string) (string, int) {
+	if i := strings.LastIndexByte(a, '@'); i >= 0 {
+		a = a[i+1:]
+	}
+	host, port := a, ""
+	if strings.HasPrefix(a, "[") {
+		if j := strings.IndexByte(a, ']'); j > 0 {
+			host = a[1:j]
+			if rest := a[j+1:]; strings.HasPrefix(rest, ":") {
+				port = rest[1:]
+			}
+		}
+	} else if i := strings.LastIndexByte(a, ':'); i >= 0 && strings.Count(a, ":") == 1 {
+		host, port = a[:i], a[i+1:]
+	}
+	n, err := strconv.Atoi(port)
+	if err != nil || n <= 0 || n > 65535 {
+		n = 0
+	}
+	return strings.ToLower(host), n
+}
+
+// responseBlock handles a header block from the server: interim or final
+// response headers, or trailers.
+func (p *Parser) responseBlock(h *half, b *block, warn string) {
+	st := p.streams[b.streamID]
+	if st == nil {
+		if b.streamID&1 == 1 && b.streamID <= p.maxClientID || b.streamID == 0 {
+			return // answer to a finished or untracked stream
+		}
+		// The request is not in the capture (started or lost before it).
+		if st = p.newStream(b.streamID, b.start.time, b.start.packet); st == nil {
+			return
+		}
+		st.ex.AddWarning(http1.WarnRequestMissing)
+		st.reqHead, st.reqEnd = true, true
+		if b.streamID&1 == 1 {
+			p.maxClientID = b.streamID
+		}
+	}
+	if warn != "" {
+		st.ex.AddWarning(warn)
+	}
+	if b.capped != "" {
+		st.ex.AddWarning(b.capped)
+	}
+	status, ok := b.fields.Get(":status")
+	code, err := strconv.Atoi(status)
+	switch {
+	case st.respHead:
+		trailers(st, b.fields)
+	case ok && err == nil && code >= 100 && code < 200 && !b.endStream:
+		st.ex.AddWarning("interim response " + strconv.Itoa(code))
+	default:
+		st.respHead = true
+		st.ex.ResponseHeaders = b.fields
+		st.ex.RespStarted = b.start.time
+		if err == nil && code >= 0 && code <= 999 {
+			st.ex.Status = code
+		} else if !ok && warn == "" {
+			st.ex.AddWarning("response without :status")
+		}
+	}
+	p.touch(st, http1.ServerToClient, b.start)
+	if b.endStream {
+		p.endSide(st, http1.ServerToClient, b.start)
+	}
+}
+
+// pushed creates the stream a PUSH_PROMISE announced, with the promised
+// request headers; the server answers it like any request.
+func (p *Parser) pushed(h *half, b *block, warn string) {
+	if p.streams[b.promised] != nil || b.promised&1 == 1 {
+		return
+	}
+	st := p.newStream(b.promised, b.start.time, b.start.packet)
+	if st == nil {
+		return
+	}
+	st.ex.AddWarning(WarnPushed + " (promised on stream " + strconv.FormatUint(uint64(b.streamID), 10) + ")")
+	if warn != "" {
+		st.ex.AddWarning(warn)
+	}
+	if b.capped != "" {
+		st.ex.AddWarning(b.capped)
+	}
+	st.reqHead, st.reqEnd = true, true
+	st.ex.RequestHeaders = b.fields
+	p.requestTarget(st, b.fields)
+}
+
+func trailers(st *stream, fields storage.Headers) {
+	if len(fields) == 0 {
+		return
+	}
+	w := "trailer fields:"
+	for i, f := range fields {
+		if i == 8 {
+			w += " ..."
+			break
+		}
+		v := f.Name + ": " + f.Value
+		if len(v) > 80 {
+			v = v[:80] + "..."
+		}
+		w += " " + strconv.Quote(v)
+	}
+	st.ex.AddWarning(w)
+}
+
+func (h *half) data(id uint32, payload []byte, end bool, at pos) {
+	st := h.p.streams[id]
+	if st == nil {
+		return
+	}
+	b := &st.body[h.dir&1]
+	b.size += int64(len(payload))
+	if !b.lost {
+		if room := h.p.opts.MaxBody - int64(len(b.data)); room > 0 {
+			b.data = append(b.data, payload[:min(int64(len(payload)), room)]...)
+		}
+	}
+	h.p.touch(st, h.dir, at)
+	if end {
+		h.p.endSide(st, h.dir, at)
+	}
+}
+
+// touch records the last response byte seen so far.
+func (p *Parser) touch(st *stream, dir http1.Dir, at pos) {
+	if dir == http1.ServerToClient && !at.time.IsZero() {
+		st.ex.Ended, st.ex.LastPacket = at.time, at.packet
+	}
+}
+
+func (p *Parser) endSide(st *stream, dir http1.Dir, at pos) {
+	if dir == http1.ClientToServer {
+		st.reqEnd = true
+	} else {
+		st.respEnd = true
+		p.touch(st, dir, at)
+	}
+	if st.reqEnd && st.respEnd {
+		p.finish(st, at.time)
+	}
+}
+
+// finish emits a stream, complete or not.
+func (p *Parser) finish(st *stream, t time.Time) {
+	delete(p.streams, st.id)
+	x := &st.ex
+	if !st.respHead {
+		if seed := st.upgradeSeed; seed != nil && !st.reset {
+			// No HTTP/2 answer on stream 1: keep the exchange http1 saw (101).
+			p.stats.Streams++
+			p.emit(seed)
+			return
+		}
+		x.Status = 0
+		x.Ended, x.LastPacket = time.Time{}, 0
+		x.AddWarning(http1.WarnNoResponse)
+	} else if !st.respEnd && !st.reset {
+		x.AddWarning(http1.WarnRespBodyEOF)
+	}
+	if !st.reqEnd && !st.reset && st.reqHead {
+		x.AddWarning(http1.WarnReqBodyEOF)
+	}
+	if st.upgradeSeed == nil {
+		x.RequestBody, x.RequestBodySize = p.finishBody(&st.body[0], x.RequestHeaders, x)
+	}
+	x.ResponseBody, x.ResponseBodySize = p.finishBody(&st.body[1], x.ResponseHeaders, x)
+	p.stats.Streams++
+	p.emit(x)
+}
+
+// finishBody decodes content codings and caps what is stored; the size is
+// the decoded size when decoding succeeded, else the size on the wire.
+func (p *Parser) finishBody(a *bodyAcc, hs storage.Headers, x *storage.Exchange) ([]byte, int64) {
+	if a.size == 0 {
+		return nil, 0
+	}
+	codings := content.Codings(hs.Values("content-encoding")...)
+	if len(codings) == 0 {
+		return a.data, a.size
+	}
+	if a.lost {
+		x.AddWarning(http1.WarnBodyNotDecoded)
+		return a.data, a.size
+	}
+	out, truncated, err := content.Decode(codings, a.data, p.opts.MaxDecoded)
+	cut := a.size > int64(len(a.data))
+	switch {
+	case cut:
+		x.AddWarning(http1.WarnBodyDecodedPrefix)
+	case err != nil:
+		x.AddWarning("body decoding failed: " + err.Error())
+		if len(out) == 0 {
+			return a.data, a.size
+		}
+	}
+	size := int64(len(out))
+	if truncated {
+		x.AddWarning(http1.WarnDecompressionCap)
+	}
+	if cut {
+		size = a.size
+	}
+	if int64(len(out)) > p.opts.MaxBody {
+		out = append([]byte(nil), out[:p.opts.MaxBody]...)
+	}
+	return out, size
+}
