@@ -329,7 +329,7 @@ func TestGapAcrossHeadersPoisonsThatDirection(t *testing.T) {
 func TestUpgradeSeedsStreamOne(t *testing.T) {
 	req := &storage.Exchange{Method: "GET", Scheme: "http", Host: "h.example", Port: 80, Path: "/", Started: t0, FirstPacket: 1,
 		RequestHeaders: fieldsOf("Host", "h.example", "Connection", "Upgrade, HTTP2-Settings", "Upgrade", "h2c", "HTTP2-Settings", "AAMAAABkAAQCAAAAAAIAAAAA", "Origin", "https://o.example"),
-		Status: 101, Upgrade: "h2c", Proto: storage.ProtoHTTP11}
+		Status:         101, Upgrade: "h2c", Proto: storage.ProtoHTTP11}
 	w := newWire()
 	w.raw(c2s, []byte(Preface))
 	w.fr[c2s].WriteSettings()
