@@ -261,3 +261,15 @@ func TestWarningsPerHeadBounded(t *testing.T) {
 		t.Errorf("%q", xs[0].Warnings)
 	}
 }
+
+// Pipelined requests share one ack, so after a lost response TCP numbers
+// cannot tell which one it answered: the guess is flagged, never silent.
+func TestPipelinedLossIsFlagged(t *testing.T) {
+	xs := run([]step{C(get("/1") + get("/2") + get("/3")), S(ok("1")), LostS(ok("2")), S(ok("3"))}, nil, Options{})
+	if len(xs) != 3 || xs[0].Status != 200 || len(xs[0].Warnings) != 0 {
+		t.Fatalf("%s", summary(xs))
+	}
+	if !slices.Contains(xs[1].Warnings, WarnPairingGuessed) {
+		t.Errorf("second exchange not flagged: %s", summary(xs))
+	}
+}

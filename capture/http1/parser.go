@@ -562,6 +562,18 @@ func (p *Parser) pair(start pos) *entry {
 			best = i
 		}
 	}
+	ties := 0
+	for i := first; best >= 0 && i < len(p.queue); i++ {
+		if e := p.queue[i]; !e.respDone && !e.orphan && e.reqStart.known && e.reqStart.ack == p.queue[best].reqStart.ack &&
+			seqLT(e.reqStart.seq, start.ack) {
+			ties++
+		}
+	}
+	if ties > 1 {
+		// Pipelined requests sent with the same ack cannot be told apart
+		// by TCP numbers: the pairing below is by order, and may be off.
+		p.queue[best].ex.AddWarning(WarnPairingGuessed)
+	}
 	if best < 0 {
 		if p.c.everLost {
 			return p.orphanAt(first, start)

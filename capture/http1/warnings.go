@@ -29,5 +29,6 @@ const (
 	WarnSpaceInTarget     = "spaces in request target"
 	WarnBodyNotDecoded    = "body not decoded: bytes missing"
 	WarnBodyDecodedPrefix = "body over the stored cap: decoded only the stored prefix"
+	WarnPairingGuessed    = "paired by order after a loss among pipelined requests: may be off"
 	WarnNoBodyGuessed     = "response taken as bodiless: a status line follows its head (request not seen, HEAD?)"
 )
