@@ -13,7 +13,9 @@ import (
 
 	"github.com/gdamore/tcell/v2"
 
+	"github.com/corscope/corscope/internal/filter"
 	"github.com/corscope/corscope/storage"
+	"github.com/corscope/corscope/tui/data"
 	"github.com/corscope/corscope/tui/internal/fixture"
 )
 
@@ -166,4 +168,26 @@ func BenchmarkFrameJump1M(b *testing.B) {
 	b.ReportMetric(float64(ms.HeapInuse)/(1<<20), "heap-MB")
 	b.ReportMetric(rssMB(), "rss-MB")
 	h.quit()
+}
+
+// BenchmarkRegexFilter1M measures a URL regex filter (checked in Go) over
+// the million-row database: the slowest filter the UI runs.
+func BenchmarkRegexFilter1M(b *testing.B) {
+	st := bigStore(b)
+	src := data.NewSource(st)
+	f, err := filter.Parse(`~u "svc1[0-9]\\.example\\.com/api/v1/items/[0-9]*7$"`)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		ids, err := src.IDs(context.Background(), f, data.Sort{Column: data.ColTime}, nil)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if len(ids) != 20000 {
+			b.Fatalf("%d rows", len(ids))
+		}
+	}
 }

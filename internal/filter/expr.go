@@ -346,3 +346,55 @@ func (n *node) describe(b *strings.Builder) {
 		b.WriteString("~rule " + strconv.Quote(n.s))
 	}
 }
+
+// And returns an expression true where both a and b are (either may be nil).
+func And(a, b *Expr) *Expr {
+	switch {
+	case a == nil:
+		return b
+	case b == nil:
+		return a
+	}
+	return &Expr{src: "(" + a.src + ") & (" + b.src + ")", root: &node{kind: nAnd, l: a.root, r: b.root}}
+}
+
+// URLRegex returns the expression of the UI's quick filter: pattern is a
+// URL regex (case-insensitive); a leading "!" inverts it.
+func URLRegex(pattern string) (*Expr, error) {
+	invert := strings.HasPrefix(pattern, "!")
+	if invert {
+		pattern = pattern[1:]
+	}
+	if pattern == "" {
+		return nil, nil
+	}
+	n, err := urlRegexNode(pattern, func(msg string) error { return &Error{Col: 1, Msg: msg} })
+	if err != nil {
+		return nil, err
+	}
+	if invert {
+		n = &node{kind: nNot, l: n}
+	}
+	src := pattern
+	if invert {
+		src = "!" + pattern
+	}
+	return &Expr{src: "/" + src, root: n}, nil
+}
+
+// Shallow reports whether Match reads only the exchange's method, status
+// and URL fields (Scheme, Host, Port, Path, Query): callers may then match
+// on rows loaded without headers, which is far cheaper on big stores.
+func (e *Expr) Shallow() bool { return shallow(e.root) }
+
+func shallow(n *node) bool {
+	switch n.kind {
+	case nAnd, nOr:
+		return shallow(n.l) && shallow(n.r)
+	case nNot:
+		return shallow(n.l)
+	case nTrue, nMethod, nURLSub, nURLRegex, nDomain, nStatus:
+		return true
+	}
+	return false
+}

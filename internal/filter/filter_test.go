@@ -224,3 +224,30 @@ func TestOperatorHelpListsEveryOperator(t *testing.T) {
 		}
 	}
 }
+
+func TestShallowExpressionsNeedNoHeaders(t *testing.T) {
+	f := newFixture(t)
+	for expr, want := range map[string]bool{
+		`~u ^https & !~m GET | ~c 4xx & ~d example.com & url`: true,
+		`~u ^https & ~origin evil`:                            false, "~pf": false, "~cred": false, "~sev high": false, "~h x": false,
+	} {
+		e, err := Parse(expr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if e.Shallow() != want {
+			t.Errorf("%q: Shallow() = %v", expr, !want)
+		}
+		if !want {
+			continue
+		}
+		// The claim holds: matching on header-less copies changes nothing.
+		for _, ex := range f.all {
+			bare := *ex
+			bare.RequestHeaders, bare.ResponseHeaders = nil, nil
+			if e.Match(&bare) != e.Match(ex) {
+				t.Errorf("%q: exchange %d matches differently without headers", expr, ex.ID)
+			}
+		}
+	}
+}

@@ -91,15 +91,16 @@ func (s *Source) IDs(ctx context.Context, f *filter.Expr, order Sort, progress f
 	for _, k := range strings.Split(key, ", ") {
 		parts = append(parts, k+dir)
 	}
-	q := "SELECT e.id FROM exchanges e"
-	var args []any
+	where, args := "", []any(nil)
 	if f != nil {
-		where, a := f.SQL()
-		q += " WHERE " + where
-		args = a
+		where, args = f.SQL()
+		where = " WHERE " + where
 	}
-	q += " ORDER BY " + strings.Join(parts, ", ") + ", e.id" + dir
-	rows, err := s.st.DB().QueryContext(ctx, q, args...)
+	orderBy := " ORDER BY " + strings.Join(parts, ", ") + ", e.id" + dir
+	if f != nil && !f.Exact() && f.Shallow() {
+		return s.shallowIDs(ctx, f, where+orderBy, args, progress)
+	}
+	rows, err := s.st.DB().QueryContext(ctx, "SELECT e.id FROM exchanges e"+where+orderBy, args...)
 	if err != nil {
 		return nil, fmt.Errorf("list exchanges: %w", err)
 	}
@@ -143,6 +144,36 @@ func (s *Source) IDs(ctx context.Context, f *filter.Expr, order Sort, progress f
 		}
 	}
 	return kept, nil
+}
+
+// shallowIDs checks a filter that reads only URL, method and status fields
+// (filter.Expr.Shallow) on those columns alone, streamed in list order:
+// no headers to decode, one query.
+func (s *Source) shallowIDs(ctx context.Context, f *filter.Expr, tail string, args []any, progress func(int)) ([]int64, error) {
+	rows, err := s.st.DB().QueryContext(ctx, "SELECT e.id, e.method, e.scheme, e.host, e.port, e.path, e.query, e.status FROM exchanges e"+tail, args...)
+	if err != nil {
+		return nil, fmt.Errorf("filter exchanges: %w", err)
+	}
+	defer rows.Close()
+	var ids []int64
+	var ex storage.Exchange
+	checked := 0
+	for rows.Next() {
+		if err := rows.Scan(&ex.ID, &ex.Method, &ex.Scheme, &ex.Host, &ex.Port, &ex.Path, &ex.Query, &ex.Status); err != nil {
+			return nil, err
+		}
+		if f.Match(&ex) {
+			ids = append(ids, ex.ID)
+		}
+		checked++
+		if progress != nil && checked%4096 == 0 {
+			progress(checked)
+		}
+	}
+	if progress != nil {
+		progress(checked)
+	}
+	return ids, rows.Err()
 }
 
 // FindingRefs returns, per exchange, the findings it supports (for Go-side
