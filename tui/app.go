@@ -31,7 +31,8 @@ type Status struct {
 // Options configure Run.
 type Options struct {
 	// Screen is the terminal; nil opens the real one. Tests pass a
-	// tcell.SimulationScreen (initialised or not).
+	// tcell.SimulationScreen; Run initialises it and keeps the size it
+	// already had (SetSize after Init), else it is 80x25.
 	Screen tcell.Screen
 	// Mouse enables mouse support from the start (off keeps terminal text
 	// selection working; M toggles it).
@@ -103,7 +104,13 @@ func Run(ctx context.Context, st *storage.Store, opts Options) error {
 	a.pump.onStatus = a.onStatus
 	a.histories = map[promptMode]*history{promptCommand: {}, promptQuick: {}, promptFilter: {}}
 	if opts.Screen != nil {
+		// tview's SetScreen (re)initialises the screen; a simulation screen
+		// comes back 80x25, so keep the size the caller gave it.
+		w, h := opts.Screen.Size()
 		a.tapp.SetScreen(opts.Screen)
+		if sim, ok := opts.Screen.(tcell.SimulationScreen); ok && w > 0 && h > 0 {
+			sim.SetSize(w, h)
+		}
 	}
 	// Without a screen given, tview opens the terminal in Run and reports
 	// its errors; the draw hook hands us the screen for the clipboard.

@@ -5,6 +5,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/gdamore/tcell/v2"
 	"github.com/rivo/tview"
@@ -22,6 +23,7 @@ type hostsView struct {
 	table  *tview.Table
 	detail *tview.TextView
 	list   []storage.HostPolicy
+	loaded time.Time
 }
 
 func newHostsView(a *app) (*hostsView, error) {
@@ -41,6 +43,10 @@ func newHostsView(a *app) (*hostsView, error) {
 func (v *hostsView) title() string     { return "hosts" }
 func (v *hostsView) scope() keys.Scope { return keys.Hosts }
 func (v *hostsView) refresh(st Status) {
+	// Policies change with analysis runs, not with every ingested row.
+	if time.Since(v.loaded) < refreshEvery {
+		return
+	}
 	if err := v.load(); err != nil {
 		v.a.flash("hosts: " + err.Error())
 	}
@@ -59,6 +65,7 @@ func (v *hostsView) load() error {
 		return fmt.Errorf("load host policies: %w", err)
 	}
 	v.list = list
+	v.loaded = time.Now()
 	v.table.Clear()
 	for c, h := range []string{"host", "exchanges", "wildcard", "reflects any", "credentials", "vary origin", "allowed origins", "inconsistent"} {
 		v.table.SetCell(0, c, tview.NewTableCell(h).SetSelectable(false).SetTextColor(tcell.ColorYellow).SetAttributes(tcell.AttrBold))

@@ -374,3 +374,34 @@ func TestQuitWhileBackgroundKeepsReportingDoesNotHang(t *testing.T) {
 		h.quit()
 	}
 }
+
+func TestRunKeepsTheSizeOfAnInitialisedSimulationScreen(t *testing.T) {
+	sc := tcell.NewSimulationScreen("UTF-8")
+	if err := sc.Init(); err != nil {
+		t.Fatal(err)
+	}
+	sc.SetSize(132, 40)
+	done := make(chan error, 1)
+	go func() { done <- Run(context.Background(), fixtureStore(t), Options{Screen: sc}) }()
+	deadline := time.Now().Add(waitLimit)
+	for {
+		if w, h := sc.Size(); w == 132 && h == 40 {
+			break
+		}
+		if time.Now().After(deadline) {
+			w, h := sc.Size()
+			t.Fatalf("screen is %dx%d", w, h)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	time.Sleep(100 * time.Millisecond)
+	sc.InjectKey(tcell.KeyRune, 'Q', tcell.ModNone)
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(waitLimit):
+		t.Fatal("no quit")
+	}
+}
