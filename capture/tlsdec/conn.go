@@ -575,7 +575,14 @@ func (c *Conn) mayWait(h *half, n int) bool {
 	if h.gaveUp || h.noSeq {
 		return false
 	}
-	if c.version != 0 && (c.keys == nil || !c.keys.Growing()) {
+	switch {
+	case c.version == 0 && !c.haveCH:
+		// Neither hello seen: the capture started mid-connection.
+		c.warn("TLS handshake not captured: cannot decrypt")
+		return false
+	case c.version == 0 || !c.haveCH:
+		// A hello is still missing (the other direction lags): wait for it.
+	case c.keys == nil || !c.keys.Growing():
 		return false
 	}
 	if h.heldBytes+n > maxPending {
@@ -615,7 +622,7 @@ func (c *Conn) drain(h *half) {
 	}
 	if len(h.held) == 0 {
 		h.held = nil
-	} else if c.version != 0 && (c.keys == nil || !c.keys.Growing()) {
+	} else if c.version != 0 && c.haveCH && (c.keys == nil || !c.keys.Growing()) {
 		// Nothing more will come: these records stay encrypted.
 		h.undecrypted += int64(len(h.held))
 		h.held, h.heldBytes = nil, 0
@@ -869,6 +876,9 @@ func (c *Conn) clientHello(body []byte) {
 		c.earlyOffered = ch.earlyData
 		if len(ch.ticket) > 0 {
 			c.chTicket = ticketKey(ch.ticket)
+		}
+		if c.version != 0 {
+			c.drain(&c.h[ServerToClient]) // the ServerHello came first
 		}
 	case ch.random != c.clientRandom:
 		// TLS 1.2 renegotiation: later keys come from the new randoms.

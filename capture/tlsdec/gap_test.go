@@ -173,3 +173,42 @@ func TestGapWithoutKnownSequenceStopsHonestly(t *testing.T) {
 		t.Errorf("no warning that decryption stopped: %q", inf.Warnings)
 	}
 }
+
+func TestOrderAndMidStreamStarts(t *testing.T) {
+	conf := &tls.Config{MinVersion: tls.VersionTLS13}
+	s := runSession(t, conf, conf, nil, []int{10, 3000})
+	keys := keylog.New(0)
+	keys.Add(s.keys)
+
+	// The server's flight before the (two-part) ClientHello is complete:
+	// its records wait for the client random instead of being lost.
+	var client, server []byte
+	for _, c := range s.chunks {
+		if c.dir == ClientToServer {
+			client = append(client, c.data...)
+		} else {
+			server = append(server, c.data...)
+		}
+	}
+	chLen := 5 + (int(client[3])<<8 | int(client[4]))
+	var got [2]string
+	c := NewConn(keys, func(d Dir, p []byte, _ time.Time, _ int64) { got[d] += string(p) })
+	c.Feed(ClientToServer, client[:chLen-1], time.Time{}, 1)
+	c.Feed(ServerToClient, server, time.Time{}, 2)
+	c.Feed(ClientToServer, client[chLen-1:], time.Time{}, 3)
+	if got[0] != string(s.sentC) || got[1] != string(s.sentS) || len(c.Info().Warnings) != 0 {
+		t.Errorf("hello order: %d/%d bytes, warnings %q", len(got[0]), len(got[1]), c.Info().Warnings)
+	}
+
+	// A capture that starts after the handshake: nothing is held or
+	// emitted, and the reason is given.
+	c = NewConn(keys, func(Dir, []byte, time.Time, int64) { t.Error("emitted without a handshake") })
+	recs := serverRecords(t, s)
+	for _, r := range recs[len(recs)-3:] {
+		c.Feed(ServerToClient, r, time.Time{}, 1)
+	}
+	inf := c.Info()
+	if c.h[1].heldBytes != 0 || !strings.Contains(strings.Join(inf.Warnings, "|"), "handshake not captured") {
+		t.Errorf("mid-stream: held %d, warnings %q", c.h[1].heldBytes, inf.Warnings)
+	}
+}
