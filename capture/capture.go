@@ -155,6 +155,7 @@ type pipeline struct {
 	unsupported map[uint32]int64
 	skipped     map[string]int64 // connections not parsed as HTTP/1, by reason
 	upgrades    map[string]int64
+	h2          h2Counters
 	noResponse  int64
 	snaplen     []snaplenCut // recent snaplen-cut packets, ascending
 }
@@ -236,6 +237,7 @@ func (pl *pipeline) finish(rd *pcapio.Reader, name string) {
 	for reason, n := range pl.skipped {
 		c["connections.skipped_"+reason] = n
 	}
+	pl.h2.addTo(c)
 	for proto, n := range pl.upgrades {
 		c["http.upgraded_"+proto] = n
 	}
@@ -279,6 +281,7 @@ type connStream struct {
 	pl      *pipeline
 	info    *tcpasm.Conn
 	parser  *http1.Parser
+	h2      h2Conn
 	tls     bool
 	skip    string // reason the connection is not parsed as HTTP/1
 	decided bool
@@ -301,7 +304,7 @@ func (s *connStream) start(first []byte, dir tcpasm.Dir) {
 		case isTLSHandshake(first, 1) || (len(first) >= 3 && first[0] >= 0x14 && first[0] <= 0x17 && first[1] == 3 && first[2] <= 4):
 			s.tls, s.skip = true, "tls"
 		case hasH2Preface(first):
-			s.skip = "h2"
+			s.startH2()
 		}
 	}
 	if s.skip != "" {
@@ -309,13 +312,15 @@ func (s *connStream) start(first []byte, dir tcpasm.Dir) {
 		s.early = nil
 		return
 	}
-	meta := http1.ConnMeta{Client: s.info.Client.String(), Server: s.info.Server.String(), ConnNo: s.info.No}
-	s.parser = http1.NewParser(s.pl.opts.HTTP, meta, s.emit)
+	if s.h2.p == nil {
+		meta := http1.ConnMeta{Client: s.info.Client.String(), Server: s.info.Server.String(), ConnNo: s.info.No}
+		s.parser = http1.NewParser(s.pl.opts.HTTP, meta, s.emit)
+	}
 	early := s.early
 	s.early = nil
 	for _, e := range early {
 		if e.seg.Data == nil {
-			s.parser.Gap(http1.ServerToClient, e.gap, e.time)
+			s.Gap(tcpasm.ServerToClient, e.gap, e.time)
 			continue
 		}
 		s.feed(tcpasm.ServerToClient, e.seg)
@@ -361,6 +366,9 @@ func (s *connStream) snaplenHit(first, last int64) bool {
 const WarnConflictingRetransmission = "retransmitted segment with different data (first copy kept)"
 
 func (s *connStream) emit(e *storage.Exchange) {
+	if s.holdUpgrade(e) {
+		return
+	}
 	if len(s.info.ConflictPackets) > 0 && e.FirstPacket > 0 {
 		last := e.LastPacket
 		if last < e.FirstPacket {
@@ -417,6 +425,10 @@ func (s *connStream) Data(dir tcpasm.Dir, c *tcpasm.Chunk) {
 }
 
 func (s *connStream) feed(dir tcpasm.Dir, seg http1.Segment) {
+	if s.h2.p != nil {
+		s.h2.p.Feed(http1.Dir(dir), seg)
+		return
+	}
 	if s.parser == nil {
 		return
 	}
@@ -424,11 +436,16 @@ func (s *connStream) feed(dir tcpasm.Dir, seg http1.Segment) {
 		return
 	}
 	s.parser.Feed(http1.Dir(dir), seg)
+	s.afterHTTP1(seg)
 }
 
 func (s *connStream) Gap(dir tcpasm.Dir, lost int, t time.Time) {
 	if !s.decided && dir == tcpasm.ServerToClient {
 		s.early = append(s.early, earlyChunk{gap: lost, time: t})
+		return
+	}
+	if s.h2.p != nil {
+		s.h2.p.Gap(http1.Dir(dir), lost, t)
 		return
 	}
 	if s.parser == nil {
@@ -450,6 +467,7 @@ func (s *connStream) Close(t time.Time) {
 			s.pl.upgrades[proto]++
 		}
 	}
+	h2Warnings := s.closeH2(t)
 	in := s.info
 	s.pl.sink.Connection(&storage.Connection{
 		No:        in.No,
@@ -460,6 +478,6 @@ func (s *connStream) Close(t time.Time) {
 		LastSeen:  in.LastSeen,
 		Packets:   in.Packets,
 		Bytes:     in.Bytes,
-		Warnings:  append([]string(nil), in.Warnings...),
+		Warnings:  append(append([]string(nil), in.Warnings...), h2Warnings...),
 	})
 }
