@@ -111,8 +111,9 @@ type half struct {
 	bufT  time.Time
 	bufPk int64
 
-	hs     []byte // a handshake message split across records
-	hsSkip int    // bytes of an oversized handshake message still to drop
+	hs          []byte // a handshake message split across records
+	hsSkip      int    // bytes of an oversized handshake message still to drop
+	hsProtected bool   // the handshake bytes being parsed came decrypted
 
 	ccs   bool // TLS 1.2: ChangeCipherSpec seen, records are protected
 	phase int  // TLS 1.3 key phase
@@ -398,6 +399,7 @@ func (c *Conn) record(h *half, rec []byte, t time.Time, pkt int64) {
 		}
 		c.changeCipherSpec(h)
 	case typeHandshake:
+		h.hsProtected = false
 		c.handshake(h, payload, t, pkt)
 	case typeAlert:
 		c.alert(h, payload)
@@ -708,6 +710,7 @@ func (c *Conn) plaintext(h *half, typ uint8, plain []byte, t time.Time, pkt int6
 			c.emit(h.dir, plain, t, pkt)
 		}
 	case typeHandshake:
+		h.hsProtected = true
 		c.handshake(h, plain, t, pkt)
 	case typeAlert:
 		c.alert(h, plain)
@@ -809,9 +812,9 @@ func (c *Conn) handshake(h *half, b []byte, t time.Time, pkt int64) {
 func (c *Conn) handshakeMessage(h *half, typ uint8, body []byte, t time.Time, pkt int64) {
 	switch {
 	case typ == hsClientHello && h.dir == ClientToServer:
-		c.clientHello(body)
+		c.clientHello(body, h.hsProtected)
 	case typ == hsServerHello && h.dir == ServerToClient:
-		c.serverHello(body)
+		c.serverHello(body, h.hsProtected)
 	case typ == hsEncryptedExtensions && h.dir == ServerToClient && c.version == versionTLS13:
 		alpn, early, ok := parseEncryptedExtensions(body)
 		if !ok {
@@ -859,10 +862,16 @@ func (c *Conn) enterPhase(h *half, phase int) {
 	h.st, h.alt = c.key13(h, phase), nil
 }
 
-func (c *Conn) clientHello(body []byte) {
+func (c *Conn) clientHello(body []byte, protected bool) {
 	ch, ok := parseClientHello(body)
 	if !ok {
 		c.warn("malformed ClientHello")
+		return
+	}
+	if c.haveCH && !protected && ch.random != c.clientRandom {
+		// Renegotiation hellos are encrypted; a cleartext one with another
+		// random is garbage (a message cut by a gap), not new keys.
+		c.warn("unexpected cleartext ClientHello ignored")
 		return
 	}
 	switch {
@@ -891,10 +900,14 @@ func (c *Conn) clientHello(body []byte) {
 	}
 }
 
-func (c *Conn) serverHello(body []byte) {
+func (c *Conn) serverHello(body []byte, protected bool) {
 	sh, ok := parseServerHello(body)
 	if !ok {
 		c.warn("malformed ServerHello")
+		return
+	}
+	if c.version != 0 && !c.hrr && !protected {
+		c.warn("unexpected cleartext ServerHello ignored")
 		return
 	}
 	c.suite = sh.suite
