@@ -383,18 +383,23 @@ func TestRunKeepsTheSizeOfAnInitialisedSimulationScreen(t *testing.T) {
 	sc.SetSize(132, 40)
 	done := make(chan error, 1)
 	go func() { done <- Run(context.Background(), fixtureStore(t), Options{Screen: sc}) }()
+	// Wait for a drawn frame (the size alone is already right before Run
+	// re-initialises the screen).
 	deadline := time.Now().Add(waitLimit)
 	for {
-		if w, h := sc.Size(); w == 132 && h == 40 {
+		cells, w, h := sc.GetContents()
+		var top strings.Builder
+		for x := 0; x < w && len(cells) >= w; x++ {
+			top.WriteString(string(cells[x].Runes))
+		}
+		if w == 132 && h == 40 && strings.Contains(top.String(), "corscope") {
 			break
 		}
 		if time.Now().After(deadline) {
-			w, h := sc.Size()
-			t.Fatalf("screen is %dx%d", w, h)
+			t.Fatalf("screen is %dx%d, top line %q", w, h, top.String())
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
-	time.Sleep(100 * time.Millisecond)
 	sc.InjectKey(tcell.KeyRune, 'Q', tcell.ModNone)
 	select {
 	case err := <-done:
