@@ -161,3 +161,16 @@ CREATE TABLE host_policies (
 );
 `,
 }
+
+// exchangeIndexes are the secondary indexes of exchanges, as created by
+// migration 1. A bulk Writer drops them while it loads an empty table and
+// builds them again at the end (one sort instead of a B-tree insert per row
+// and index); Open re-creates any that a crash mid-ingest left missing.
+var exchangeIndexes = []struct{ name, def string }{
+	{"exchanges_host_path", "exchanges(host, path)"},
+	{"exchanges_method", "exchanges(method)"},
+	{"exchanges_origin", "exchanges(origin) WHERE origin IS NOT NULL"},
+	{"exchanges_started", "exchanges(started)"},
+	{"exchanges_input", "exchanges(input_id)"},
+	{"exchanges_preflight", "exchanges(preflight_id) WHERE preflight_id IS NOT NULL"},
+}

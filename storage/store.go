@@ -56,7 +56,11 @@ func Open(path string) (*Store, error) {
 		return nil, fmt.Errorf("open database %s: %w", path, err)
 	}
 	s.db = db
-	if err := s.migrate(); err != nil {
+	err = s.migrate()
+	if err == nil {
+		err = s.ensureIndexes()
+	}
+	if err != nil {
 		db.Close()
 		s.cleanup()
 		return nil, fmt.Errorf("open database %s: %w", path, err)
@@ -142,4 +146,22 @@ func boolInt(b bool) int {
 		return 1
 	}
 	return 0
+}
+
+func (s *Store) ensureIndexes() error {
+	for _, ix := range exchangeIndexes {
+		if _, err := s.db.Exec(`CREATE INDEX IF NOT EXISTS ` + ix.name + ` ON ` + ix.def); err != nil {
+			return fmt.Errorf("index %s: %w", ix.name, err)
+		}
+	}
+	return nil
+}
+
+func (s *Store) dropIndexes() error {
+	for _, ix := range exchangeIndexes {
+		if _, err := s.db.Exec(`DROP INDEX IF EXISTS ` + ix.name); err != nil {
+			return err
+		}
+	}
+	return nil
 }

@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"strings"
 	"testing"
 	"time"
 )
@@ -196,6 +197,23 @@ func TestStreamingOrderAndPaging(t *testing.T) {
 	}
 }
 
+func BenchmarkWriterBulk(b *testing.B) {
+	ctx := context.Background()
+	s := openTemp(b)
+	in := &Input{Path: "bench", Format: FormatPCAP}
+	s.BeginInput(ctx, in)
+	w, _ := s.NewWriter(in.ID, WriterOptions{NoBodies: true, Bulk: true})
+	ex := sampleExchange(1)
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		w.Exchange(ex)
+	}
+	if err := w.Close(); err != nil {
+		b.Fatal(err)
+	}
+}
+
 func BenchmarkWriterExchanges(b *testing.B) {
 	ctx := context.Background()
 	s := openTemp(b)
@@ -233,5 +251,42 @@ func TestIteratorLoadsRequestBodyPrefix(t *testing.T) {
 	second, _ := it.Next()
 	if string(first.RequestBody) != `{"amount":` || second.RequestBody != nil || first.ResponseBody != nil {
 		t.Fatalf("bodies: %q %q %q", first.RequestBody, second.RequestBody, first.ResponseBody)
+	}
+}
+
+func TestBulkWriterRebuildsIndexesAndMultiRowInsertKeepsEveryRow(t *testing.T) {
+	ctx := context.Background()
+	s := openTemp(t)
+	if n := strings.Count(exchangeInsert, "?"); n != exchangeColumnCount {
+		t.Fatalf("exchange insert has %d placeholders, exchangeColumnCount says %d", n, exchangeColumnCount)
+	}
+	in := &Input{Path: "bulk", Format: FormatPCAP}
+	s.BeginInput(ctx, in)
+	w, err := s.NewWriter(in.ID, WriterOptions{Bulk: true, BatchSize: 100})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ids []int64
+	for i := 0; i < 1000; i++ { // not a multiple of rowsPerInsert
+		ids = append(ids, w.Exchange(sampleExchange(i)))
+		if i == 500 {
+			w.Link(Pairing{PreflightID: ids[0], ActualID: ids[i]}) // forces a flush of held rows
+		}
+	}
+	w.Exchange(sampleExchange(1001))
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if n, _ := s.Count(ctx, "exchanges"); n != 1001 {
+		t.Fatalf("%d rows stored", n)
+	}
+	got, err := s.Exchange(ctx, ids[500])
+	if err != nil || got.PreflightID != ids[0] || got.EntryIndex != 500 {
+		t.Fatalf("linked row: %+v %v", got, err)
+	}
+	var idx int
+	s.DB().QueryRow(`SELECT count(*) FROM sqlite_master WHERE type = 'index' AND tbl_name = 'exchanges' AND name LIKE 'exchanges_%'`).Scan(&idx)
+	if idx != len(exchangeIndexes) {
+		t.Fatalf("%d exchange indexes after a bulk load, want %d", idx, len(exchangeIndexes))
 	}
 }

@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"os"
+	"runtime/pprof"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -24,6 +25,7 @@ type globalFlags struct {
 	quiet      bool
 	maxBody    int64
 	noBodies   bool
+	cpuProfile string
 }
 
 func newRootCmd() *cobra.Command {
@@ -47,6 +49,26 @@ actual requests and reports risky cross-origin patterns.`,
 	pf.BoolVarP(&g.quiet, "quiet", "q", false, "print only results and errors")
 	pf.Int64Var(&g.maxBody, "max-body", 1<<20, "bytes of each body to store")
 	pf.BoolVar(&g.noBodies, "no-bodies", false, "store body sizes only, no body bytes")
+	pf.StringVar(&g.cpuProfile, "cpuprofile", "", "write a Go CPU profile to this file (for performance work)")
+	_ = pf.MarkHidden("cpuprofile")
+	var profile *os.File
+	root.PersistentPreRunE = func(cmd *cobra.Command, args []string) error {
+		if g.cpuProfile == "" {
+			return nil
+		}
+		f, err := os.Create(g.cpuProfile)
+		if err != nil {
+			return withCode(exitUsage, err)
+		}
+		profile = f
+		return pprof.StartCPUProfile(f)
+	}
+	root.PersistentPostRun = func(cmd *cobra.Command, args []string) {
+		if profile != nil {
+			pprof.StopCPUProfile()
+			profile.Close()
+		}
+	}
 
 	root.AddCommand(newIngestCmd(g), newExchangesCmd(g), newExportCmd(g), newUICmd(g), newVersionCmd())
 	addAnalyzerCommands(root, g)

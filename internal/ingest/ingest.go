@@ -121,7 +121,7 @@ func File(ctx context.Context, st *storage.Store, path string, opts Options) (*R
 	if err := st.BeginInput(ctx, &in); err != nil {
 		return nil, &Error{Path: path, Err: err}
 	}
-	w, err := st.NewWriter(in.ID, storage.WriterOptions{NoBodies: opts.NoBodies})
+	w, err := st.NewWriter(in.ID, storage.WriterOptions{NoBodies: opts.NoBodies, Bulk: true})
 	if err != nil {
 		return nil, &Error{Path: path, Err: err}
 	}
