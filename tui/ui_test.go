@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -389,9 +390,12 @@ func TestRunKeepsTheSizeOfAnInitialisedSimulationScreen(t *testing.T) {
 	for {
 		cells, w, h := sc.GetContents()
 		var top strings.Builder
+		l := sc.(sync.Locker) // GetContents hands out the live cells
+		l.Lock()
 		for x := 0; x < w && len(cells) >= w; x++ {
 			top.WriteString(string(cells[x].Runes))
 		}
+		l.Unlock()
 		if w == 132 && h == 40 && strings.Contains(top.String(), "corscope") {
 			break
 		}
