@@ -185,9 +185,12 @@ type Conn struct {
 }
 
 // NewConn returns a decoder that looks secrets up in keys (nil: none) and
-// hands decrypted application data to emit. The plaintext passed to emit is
-// valid only during the call; t and pkt are those of the Feed call that held
-// the first byte of the record.
+// hands decrypted application data to emit, in stream order per direction.
+// The plaintext passed to emit is valid only during the call; t and pkt are
+// those of the Feed call that held the first byte of the record. emit may
+// run during a Feed of the other direction: records held back until a hello
+// or key arrived are released then, and accepted 0-RTT data is released when
+// the server's EncryptedExtensions is read.
 func NewConn(keys *KeyLog, emit func(dir Dir, plaintext []byte, t time.Time, pkt int64)) *Conn {
 	c := &Conn{keys: keys, emit: emit}
 	c.h[0].dir, c.h[1].dir = ClientToServer, ServerToClient
@@ -445,7 +448,6 @@ func (c *Conn) lookup() {
 	}
 }
 
-// key13 builds the TLS 1.3 key of h for a phase, nil if the secret is not logged.
 // rememberSession lets later resumptions of this TLS 1.2 session find its
 // master secret.
 func (c *Conn) rememberSession() {
@@ -465,6 +467,7 @@ func ticketKey(ticket []byte) string {
 	return "ticket:" + string(d[:])
 }
 
+// key13 builds the TLS 1.3 key of h for a phase, nil if the secret is not logged.
 func (c *Conn) key13(h *half, phase int) *cipherState {
 	c.lookup()
 	var s *keylog.Secret
