@@ -382,10 +382,16 @@ func TestRunKeepsTheSizeOfAnInitialisedSimulationScreen(t *testing.T) {
 		t.Fatal(err)
 	}
 	sc.SetSize(132, 40)
-	done := make(chan error, 1)
-	go func() { done <- Run(context.Background(), fixtureStore(t), Options{Screen: sc}) }()
 	// Wait for a drawn frame (the size alone is already right before Run
-	// re-initialises the screen).
+	// re-initialises the screen, and reading it during Init races).
+	drawn := make(chan struct{})
+	var once sync.Once
+	afterDrawHook = func() { once.Do(func() { close(drawn) }) }
+	defer func() { afterDrawHook = nil }()
+	st := fixtureStore(t)
+	done := make(chan error, 1)
+	go func() { done <- Run(context.Background(), st, Options{Screen: sc}) }()
+	<-drawn
 	deadline := time.Now().Add(waitLimit)
 	for {
 		cells, w, h := sc.GetContents()
