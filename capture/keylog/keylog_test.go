@@ -161,3 +161,37 @@ func FuzzAdd(f *testing.F) {
 		}
 	})
 }
+
+func TestReloadWhileLookingUp(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "keys.log")
+	os.WriteFile(path, nil, 0o600)
+	l := New(0)
+	if err := l.WatchFile(path); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		f, _ := os.OpenFile(path, os.O_APPEND|os.O_WRONLY, 0)
+		defer f.Close()
+		for i := 0; i < 200; i++ {
+			fmt.Fprintf(f, "CLIENT_RANDOM %064x %s\n", i, strings.Repeat("11", 48))
+			l.Reload()
+		}
+	}()
+	var r [32]byte
+	for {
+		select {
+		case <-done:
+			l.Reload()
+			r[31] = 199
+			if _, ok := l.Lookup(r); !ok || l.Stats().Entries != 200 {
+				t.Fatalf("after reloads: %+v", l.Stats())
+			}
+			return
+		default:
+			l.Lookup(r)
+			l.Generation()
+		}
+	}
+}
