@@ -46,6 +46,9 @@ type Config struct {
 	// (default 2s): a full run grows with the database and saving it holds
 	// the write lock the exchange writer needs. The final run still happens.
 	AnalyzeBudget time.Duration
+	// FinalContext bounds the final analysis (a second Ctrl-C can cancel
+	// it on a large database); nil: it runs to the end.
+	FinalContext context.Context
 	// Log receives status lines (new findings as they appear); nil: none.
 	Log io.Writer
 	// Ready, when set, is called once packets are being captured.
@@ -67,6 +70,7 @@ type Summary struct {
 	AnalysisMax    time.Duration // longest analysis run
 	AnalysisLast   time.Duration
 	AnalysisPaused bool // periodic analysis stopped: the database outgrew AnalyzeBudget
+	FinalSkipped   bool // the final analysis was cancelled through FinalContext
 	Warnings       []string
 	Files          []string // pcapng files kept
 	Duration       time.Duration

@@ -129,7 +129,15 @@ func Run(ctx context.Context, cfg Config) (*Summary, error) {
 		sum.KernelReceived, sum.KernelDrops = recv, drops
 	}
 	if cfg.Analyze != nil {
-		an.run(context.Background(), true)
+		fctx := cfg.FinalContext
+		if fctx == nil {
+			fctx = context.Background()
+		}
+		if cfg.Log != nil && sum.AnalysisPaused {
+			fmt.Fprintf(cfg.Log, "final analysis of %d exchanges... (Ctrl-C again skips it)\n", sink.n.Load())
+		}
+		an.run(fctx, true)
+		sum.FinalSkipped = fctx.Err() != nil
 		if an.err != nil && runErr == nil {
 			runErr = an.err
 		}

@@ -6,8 +6,11 @@ import (
 	"io"
 	"net"
 	"net/netip"
+	"os"
+	"os/signal"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -110,6 +113,25 @@ func runCapture(ctx context.Context, g *globalFlags, f *captureFlags, log io.Wri
 			}
 		},
 	}
+	// A second Ctrl-C while the final analysis runs skips it.
+	finalCtx, skipFinal := context.WithCancel(context.Background())
+	defer skipFinal()
+	go func() {
+		select {
+		case <-ctx.Done():
+		case <-finalCtx.Done():
+			return
+		}
+		sig := make(chan os.Signal, 1)
+		signal.Notify(sig, os.Interrupt, syscall.SIGTERM)
+		defer signal.Stop(sig)
+		select {
+		case <-sig:
+			skipFinal()
+		case <-finalCtx.Done():
+		}
+	}()
+	lc.FinalContext = finalCtx
 	sum, err := live.Run(ctx, lc)
 	if sum != nil && !g.quiet {
 		printCaptureSummary(log, sum)
@@ -198,6 +220,9 @@ func printCaptureSummary(w io.Writer, s *live.Summary) {
 	if s.Analyses > 0 {
 		fmt.Fprintf(w, "analysis ran %d times, last %s, longest %s\n", s.Analyses,
 			s.AnalysisLast.Round(time.Millisecond), s.AnalysisMax.Round(time.Millisecond))
+	}
+	if s.FinalSkipped {
+		fmt.Fprintln(w, "final analysis skipped: run 'corscope analyze' on this database for up-to-date findings")
 	}
 	if s.AnalysisPaused {
 		fmt.Fprintln(w, "periodic analysis was paused (the database outgrew a quick full run); the final analysis covers everything")
