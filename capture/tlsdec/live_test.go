@@ -96,3 +96,16 @@ func Example() {
 	fmt.Println(inf.Version, inf.Decrypted, inf.Warnings)
 	// Output: 0 false [malformed ClientHello]
 }
+
+func TestInfoNames(t *testing.T) {
+	inf := Info{Version: versionTLS13, CipherSuite: 0x1302}
+	if inf.VersionName() != "TLS 1.3" || inf.CipherName() != "TLS_AES_256_GCM_SHA384" {
+		t.Errorf("%q %q", inf.VersionName(), inf.CipherName())
+	}
+	if (Info{}).VersionName() != "" || (Info{}).CipherName() != "" {
+		t.Error("names before a ServerHello")
+	}
+	if n := (Info{Version: versionTLS12, CipherSuite: 0xc013}).CipherName(); n != "TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA" {
+		t.Errorf("illustrated TLS 1.2 suite: %q", n)
+	}
+}
