@@ -59,11 +59,9 @@ func h2Capture(t *testing.T, n int, drop map[int]bool) []byte {
 			}
 		}
 	}
-	var cb, sb, hb [2]bytes.Buffer
-	fr := [2]*http2.Framer{http2.NewFramer(&cb[0], nil), http2.NewFramer(&sb[0], nil)}
+	var wb, hb [2]bytes.Buffer // frames and header blocks, client then server
+	fr := [2]*http2.Framer{http2.NewFramer(&wb[0], nil), http2.NewFramer(&wb[1], nil)}
 	enc := [2]*hpack.Encoder{hpack.NewEncoder(&hb[0]), hpack.NewEncoder(&hb[1])}
-	_ = cb[1]
-	_ = sb[1]
 	block := func(i int, kv ...string) []byte {
 		hb[i].Reset()
 		for j := 0; j < len(kv); j += 2 {
@@ -72,14 +70,10 @@ func h2Capture(t *testing.T, n int, drop map[int]bool) []byte {
 		return hb[i].Bytes()
 	}
 	flush := func(i int) {
-		buf := &cb[0]
-		if i == 1 {
-			buf = &sb[0]
-		}
-		send(i == 0, buf.Bytes())
-		buf.Reset()
+		send(i == 0, wb[i].Bytes())
+		wb[i].Reset()
 	}
-	cb[0].WriteString(h2.Preface)
+	wb[0].WriteString(h2.Preface)
 	fr[0].WriteSettings()
 	flush(0)
 	fr[1].WriteSettings()
