@@ -386,3 +386,105 @@ func TestLooksLikePreface(t *testing.T) {
 		}
 	}
 }
+
+func TestStartInsideAFrameResyncs(t *testing.T) {
+	w := midConnection()
+	steps := append([]step(nil), w.steps[4:]...)
+	steps[0].data = steps[0].data[3:] // the capture begins 3 bytes into a HEADERS frame
+	steps[1].data = steps[1].data[5:]
+	_, got := run(Options{}, steps)
+	m := byStream(got)
+	if x := m[5]; x == nil || x.Path != "/third" || x.Status != 404 {
+		t.Fatalf("stream 5 after resync: %+v (%d exchanges)", x, len(got))
+	}
+	if _, ok := m[3]; ok {
+		t.Errorf("stream 3 rebuilt from frames whose headers were cut: %+v", m[3])
+	}
+}
+
+func TestUnknownSizeGapResyncsOnTheNextFrame(t *testing.T) {
+	w := newWire().start()
+	w.enc[c2s].SetMaxDynamicTableSizeLimit(0)
+	w.enc[s2c].SetMaxDynamicTableSizeLimit(0)
+	for id := uint32(1); id <= 5; id += 2 {
+		w.headers(c2s, id, true, ":method", "GET", ":scheme", "http", ":path", fmt.Sprintf("/g/%d", id))
+		w.headers(s2c, id, false, ":status", "200")
+		w.data(s2c, id, true, []byte("payload"))
+	}
+	var got []*storage.Exchange
+	p := NewParser(Options{}, testMeta, func(e *storage.Exchange) { got = append(got, e) })
+	for i, s := range w.steps {
+		if i == 6 { // stream 3's response HEADERS: lost, size unknown
+			p.Gap(s.dir, -1, t0)
+			continue
+		}
+		p.Feed(s.dir, http1.Segment{Data: s.data, Time: t0})
+	}
+	p.Close(t0)
+	m := byStream(got)
+	if x := m[3]; x == nil || x.Status != 0 || x.Path != "/g/3" {
+		t.Errorf("stream 3: %+v", x)
+	}
+	if x := m[5]; x == nil || x.Status != 200 || string(x.ResponseBody) != "payload" {
+		t.Errorf("stream 5 after the gap: %+v", x)
+	}
+}
+
+func TestOversizedFrameIsSkippedButEndsTheStream(t *testing.T) {
+	w := newWire().start()
+	w.headers(c2s, 1, true, ":method", "GET", ":scheme", "http", ":authority", "a.example", ":path", "/huge")
+	w.headers(s2c, 1, false, ":status", "200")
+	w.data(s2c, 1, true, bytes.Repeat([]byte("h"), 5000))
+	w.headers(c2s, 3, true, ":method", "GET", ":scheme", "http", ":authority", "a.example", ":path", "/after")
+	w.headers(s2c, 3, true, ":status", "204")
+	p, got := run(Options{MaxFrameBytes: 1000}, w.steps)
+	m := byStream(got)
+	if x := m[1]; x == nil || x.Status != 200 || x.ResponseBodySize != 5000 || len(x.ResponseBody) != 0 || !hasWarning(x, "DATA frame over the buffer cap skipped") {
+		t.Errorf("stream 1: %+v", x)
+	}
+	if x := m[3]; x == nil || x.Status != 204 || x.Path != "/after" {
+		t.Errorf("stream 3: %+v", x)
+	}
+	if p.Stats().BytesSkipped != 5000 {
+		t.Errorf("skipped %d", p.Stats().BytesSkipped)
+	}
+}
+
+func TestHeaderTableSizeFromSettings(t *testing.T) {
+	w := newWire()
+	w.out[c2s].WriteString(Preface)
+	w.fr[c2s].WriteSettings(http2.Setting{ID: http2.SettingHeaderTableSize, Val: 65536})
+	w.take(c2s)
+	w.fr[s2c].WriteSettings()
+	w.take(s2c)
+	w.enc[s2c].SetMaxDynamicTableSizeLimit(65536)
+	w.enc[s2c].SetMaxDynamicTableSize(65536) // the next block starts with a size update to 65536
+	big := strings.Repeat("p", 6000)         // only fits in a table over 4096 bytes
+	for id := uint32(1); id <= 3; id += 2 {
+		w.headers(c2s, id, true, ":method", "GET", ":scheme", "http", ":authority", "a.example", ":path", "/t")
+		w.headers(s2c, id, true, ":status", "200", "content-security-policy", big)
+	}
+	_, got := run(Options{}, w.steps)
+	if len(got) != 2 {
+		t.Fatalf("got %d", len(got))
+	}
+	for _, x := range got {
+		if x.ResponseHeaders.Value("content-security-policy") != big || len(x.Warnings) != 0 {
+			t.Errorf("stream %d: %d-byte CSP, warnings %q", x.StreamID, len(x.ResponseHeaders.Value("content-security-policy")), x.Warnings)
+		}
+	}
+}
+
+func TestMalformedFrameIsSkipped(t *testing.T) {
+	w := newWire().start()
+	w.raw(c2s, []byte{0, 0, 5, 6, 0, 0, 0, 0, 0, 1, 2, 3, 4, 5}) // PING of 5 bytes
+	w.headers(c2s, 1, true, ":method", "GET", ":scheme", "http", ":authority", "a.example", ":path", "/ok")
+	w.headers(s2c, 1, true, ":status", "200")
+	p, got := run(Options{}, w.steps)
+	if len(got) != 1 || got[0].Path != "/ok" || got[0].Status != 200 {
+		t.Fatalf("exchanges %+v", got)
+	}
+	if ws := strings.Join(p.Warnings(), "|"); !strings.Contains(ws, "malformed PING frame from client") {
+		t.Errorf("warnings %q", ws)
+	}
+}
