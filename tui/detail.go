@@ -13,6 +13,13 @@ import (
 	"github.com/corscope/corscope/tui/widget"
 )
 
+func orDash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}
+
 // lineCut is sanitize.Line under a shorter name for titles.
 func lineCut(s string, n int) string { return sanitize.Line(s, n) }
 
@@ -140,8 +147,8 @@ func (v *detailView) requestTab(b *strings.Builder) {
 		path += "?" + ex.Query
 	}
 	fmt.Fprintf(b, "[::b]%s %s %s[::-]\n", sanitize.Line(ex.Method, 20), sanitize.Line(path, maxHeaderVal), sanitize.Line(ex.Proto, 20))
-	fmt.Fprintf(b, "[::d]%s → %s  started %s  input %d[::-]\n\n", sanitize.Line(ex.Client, 60), sanitize.Line(ex.Server, 60),
-		ex.Started.UTC().Format("2006-01-02 15:04:05.000000"), ex.InputID)
+	fmt.Fprintf(b, "[::d]%s → %s  started %s  input %d[::-]\n\n", orDash(sanitize.Line(ex.Client, 60)),
+		orDash(sanitize.Line(ex.Server, 60)), ex.Started.UTC().Format("2006-01-02 15:04:05.000000"), ex.InputID)
 	v.headers(b, ex.RequestHeaders)
 	bodyText(b, ex.RequestBody, ex.RequestBodySize)
 	v.warnings(b)

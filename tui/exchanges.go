@@ -145,6 +145,11 @@ func (v *exchangesView) install(ids []int64) {
 	switch {
 	case v.follow && len(ids) > 0:
 		v.Select(len(ids), 0)
+	case row <= 1:
+		// At the top (or nothing selected yet): stay there while rows
+		// arrive, rather than chase the first row down the list.
+		v.Select(1, 0)
+		v.SetOffset(0, 0)
 	case selID != 0:
 		if i := v.window.Index(selID); i >= 0 {
 			v.Select(i+1, 0)
