@@ -17,10 +17,13 @@ fi
 
 work=$(mktemp -d)
 session="corscope-e2e-$$"
+# A private tmux server: the run neither sees nor disturbs the user's.
+sock="corscope-e2e-$$"
+tm() { tmux -L "$sock" "$@"; }
 captures=${1:-$work/captures}
 mkdir -p "$captures"
 cleanup() {
-	tmux kill-session -t "$session" 2>/dev/null || true
+	tm kill-server 2>/dev/null || true
 	rm -rf "$work"
 }
 trap cleanup EXIT
@@ -40,11 +43,11 @@ echo "tui-e2e: running ${ui[*]##*/}"
 fail() {
 	echo "tui-e2e: FAIL: $*" >&2
 	echo "--- screen ---" >&2
-	tmux capture-pane -p -t "$session" >&2 || true
+	tm capture-pane -p -t "$session" >&2 || true
 	exit 1
 }
 
-screen() { tmux capture-pane -p -t "$session"; }
+screen() { tm capture-pane -p -t "$session"; }
 
 # wait_for TEXT...: poll the screen until every TEXT (fixed string) shows.
 wait_for() {
@@ -64,23 +67,23 @@ wait_for() {
 shot() { screen >"$captures/$1.txt"; }
 
 exitfile="$work/exit"
-tmux new-session -d -s "$session" -x 200 -y 50 "TERM=xterm-256color ${ui[*]}; echo \$? >$exitfile; sleep 60"
+tm new-session -d -s "$session" -x 200 -y 50 "TERM=xterm-256color ${ui[*]}; echo \$? >$exitfile; sleep 60"
 
 # 1. The first screen of a database with findings lists them.
 wait_for "findings (2)" "cors-reflect-any-credentials" "▼ HIGH (1)"
 shot 1-findings
 
 # 2. :exchanges (with tab completion) lists the exchanges, preflights included.
-tmux send-keys -t "$session" ':' && tmux send-keys -t "$session" -l 'exch' && tmux send-keys -t "$session" Tab
+tm send-keys -t "$session" ':' && tm send-keys -t "$session" -l 'exch' && tm send-keys -t "$session" Tab
 wait_for ":exchanges"
-tmux send-keys -t "$session" Enter
+tm send-keys -t "$session" Enter
 wait_for "exchanges (5)" "OPTIONS" "https://api.example.com/v1/user?id=7" "↳"
 shot 2-exchanges
 
 # 3. g then Enter opens the first exchange's detail with its headers; the
 #    hostile header is shown literally and changes nothing else on screen.
-tmux send-keys -t "$session" G && sleep 0.2 && tmux send-keys -t "$session" g && sleep 0.2
-tmux send-keys -t "$session" Enter
+tm send-keys -t "$session" G && sleep 0.2 && tm send-keys -t "$session" g && sleep 0.2
+tm send-keys -t "$session" Enter
 hostile='X-Note: [red]INJECTED[-] \x1b[2J [:::https://evil.example/]click'
 wait_for "#1 GET https://api.example.com/v1/profile" "Host: api.example.com" "Origin: https://app.example.com" "$hostile"
 s=$(screen)
@@ -88,38 +91,38 @@ s=$(screen)
 head -1 <<<"$s" | grep -qF "corscope" || fail "status line gone from the top"
 tail -1 <<<"$s" | grep -qF "? help" || fail "hint bar gone from the bottom"
 shot 3-detail-request
-tmux send-keys -t "$session" Tab
+tm send-keys -t "$session" Tab
 wait_for "X-Debug: [red]INJECTED[-]" "filename=report<U+202E>fdp.exe"
 shot 4-detail-response
-tmux send-keys -t "$session" Tab
+tm send-keys -t "$session" Tab
 wait_for "CORS headers" "Pairing"
 shot 5-detail-verdict
 
 # 4. ? shows the help of the current view.
-tmux send-keys -t "$session" '?'
+tm send-keys -t "$session" '?'
 wait_for "Keys: exchange detail" "esc/q" "jump between a preflight and its actual request"
 shot 6-help
-tmux send-keys -t "$session" Escape && sleep 0.3
+tm send-keys -t "$session" Escape && sleep 0.3
 
 # 5. The preflight/actual pair, the filter language, the hosts view.
-tmux send-keys -t "$session" Escape && sleep 0.3
+tm send-keys -t "$session" Escape && sleep 0.3
 wait_for "exchanges (5)"
-tmux send-keys -t "$session" f && tmux send-keys -t "$session" -l '~x'
+tm send-keys -t "$session" f && tm send-keys -t "$session" -l '~x'
 wait_for "~x at 1: unknown operator"
-tmux send-keys -t "$session" BSpace BSpace && tmux send-keys -t "$session" -l '~m PUT & ~cred & ~sev high'
-tmux send-keys -t "$session" Enter
+tm send-keys -t "$session" BSpace BSpace && tm send-keys -t "$session" -l '~m PUT & ~cred & ~sev high'
+tm send-keys -t "$session" Enter
 wait_for "exchanges (1) filter: ~m PUT & ~cred & ~sev high" "v1/user?id=7"
-tmux send-keys -t "$session" Enter
+tm send-keys -t "$session" Enter
 wait_for "#3 PUT"
-tmux send-keys -t "$session" p
+tm send-keys -t "$session" p
 wait_for "#2 OPTIONS" "Access-Control-Request-Method: PUT"
 shot 7-preflight
-tmux send-keys -t "$session" ':' && tmux send-keys -t "$session" -l 'hosts' && tmux send-keys -t "$session" Enter
+tm send-keys -t "$session" ':' && tm send-keys -t "$session" -l 'hosts' && tm send-keys -t "$session" Enter
 wait_for "hosts (2)" "Allowed origins" "with credentials"
 shot 8-hosts
 
 # 6. Q quits with exit status 0.
-tmux send-keys -t "$session" Q
+tm send-keys -t "$session" Q
 deadline=$((SECONDS + 10))
 while [[ ! -s $exitfile ]] && ((SECONDS < deadline)); do sleep 0.1; done
 [[ -s $exitfile ]] || fail "Q did not quit"
