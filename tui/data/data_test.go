@@ -4,6 +4,7 @@ import (
 	"context"
 	"path/filepath"
 	"reflect"
+	"strings"
 	"testing"
 	"time"
 
@@ -125,5 +126,26 @@ func TestWindowLoadsOnlyWantedBlocksAndStaysBounded(t *testing.T) {
 	}
 	if w.Len() != 10 {
 		t.Fatalf("len %d", w.Len())
+	}
+}
+
+func TestRenderRowSanitizesEveryWireCell(t *testing.T) {
+	ex := &storage.Exchange{ID: 9, Method: "GET\x1b[2J", Scheme: "https", Host: "h.example", Port: 443,
+		Path: "/[red]x[-]", Client: "[:::https://evil.example/]c", Status: 200,
+		RequestHeaders:  storage.Headers{{Name: "Origin", Value: fixture.Hostile}},
+		ResponseHeaders: storage.Headers{{Name: "Access-Control-Allow-Origin", Value: fixture.Bidi}, {Name: "Access-Control-Allow-Origin", Value: "*"}}}
+	r := RenderRow(ex, 4)
+	for c, cell := range r.Cells {
+		for _, bad := range []string{"\x1b", "\u202e", "[red]", "[:::", "[-]"} {
+			if strings.Contains(cell, bad) {
+				t.Errorf("column %s holds raw %q: %q", ColumnTitles[c], bad, cell)
+			}
+		}
+	}
+	if !strings.Contains(r.Cells[ColACAO], "×2") || !strings.Contains(r.Cells[ColACAO], "<U+202E>") {
+		t.Errorf("ACAO cell %q: want the bidi rune named and the duplicate counted", r.Cells[ColACAO])
+	}
+	if r.Cells[ColFinding] != "H" {
+		t.Errorf("finding mark %q", r.Cells[ColFinding])
 	}
 }
