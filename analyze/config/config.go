@@ -39,6 +39,9 @@ type Config struct {
 	// Baseline is the baseline file as written in the config, resolved
 	// against the config file's directory by BaselinePath.
 	Baseline string
+	// Browser whose preflight cache is emulated: chromium (default),
+	// firefox or webkit (their Access-Control-Max-Age caps differ).
+	Browser string
 
 	dir string // directory of the config file, for relative paths
 }
@@ -180,6 +183,17 @@ func parse(src string, data []byte) (c *Config, err error) {
 			return c.parseTrusted(src, v)
 		case "suppressions":
 			return c.parseSuppressions(src, v)
+		case "browser":
+			s, err := scalar(src, v, key)
+			if err != nil {
+				return err
+			}
+			switch s {
+			case "chromium", "firefox", "webkit":
+				c.Browser = s
+				return nil
+			}
+			return parseError(src, v, "browser: %q is not chromium, firefox or webkit", s)
 		case "baseline":
 			s, err := scalar(src, v, key)
 			if err != nil {

@@ -358,3 +358,13 @@ func TestExpiryAcceptsRFC3339AsWrittenDay(t *testing.T) {
 		t.Errorf("Expires = %v, want the written day 2026-12-31", got)
 	}
 }
+
+func TestBrowserSelectsThePreflightCacheToEmulate(t *testing.T) {
+	c, err := Parse([]byte("browser: firefox\n"))
+	if err != nil || c.Browser != "firefox" {
+		t.Fatalf("browser = %+v, %v", c, err)
+	}
+	if _, err := Parse([]byte("browser: netscape\n")); err == nil || !strings.Contains(err.Error(), ":1:10: browser") {
+		t.Fatalf("bad browser error = %v", err)
+	}
+}

@@ -22,7 +22,7 @@ func Run(ctx context.Context, st *storage.Store, cfg *config.Config, version str
 		return nil, err
 	}
 	defer it.Close()
-	acfg := analyze.Config{TrustedOrigins: cfg.TrustedRegexps()}
+	acfg := analyze.Config{TrustedOrigins: cfg.TrustedRegexps(), Browser: cfg.Browser}
 	res, err := analyze.Analyze(ctx, it.Next, acfg)
 	if err != nil {
 		return nil, fmt.Errorf("analyze: %w", err)
