@@ -12,12 +12,14 @@ type Options struct {
 	MaxHeaders     int   // header fields kept per message (default 256)
 	MaxStreams     int   // streams tracked at once per connection (default 1024)
 	MaxFrameBytes  int   // frame payload buffered whole (default 1 MiB); larger frames are skipped
+	MaxConnBody    int64 // body bytes stored across a connection's open streams (default 32 MiB)
 }
 
 // Defaults for Options.
 const (
 	DefaultMaxStreams    = 1024
 	DefaultMaxFrameBytes = 1 << 20
+	DefaultMaxConnBody   = 32 << 20
 )
 
 // OptionsFrom takes the HTTP/1 limits, so one set of flags bounds both parsers.
@@ -44,6 +46,9 @@ func (o Options) withDefaults() Options {
 	if o.MaxStreams <= 0 {
 		o.MaxStreams = DefaultMaxStreams
 	}
+	if o.MaxConnBody <= 0 {
+		o.MaxConnBody = DefaultMaxConnBody
+	}
 	if o.MaxFrameBytes <= 0 {
 		o.MaxFrameBytes = DefaultMaxFrameBytes
 	}
@@ -64,4 +69,5 @@ const (
 	WarnPushed            = "server push"
 	WarnUpgradedH2C       = "request sent as HTTP/1.1 with Upgrade: h2c (101 Switching Protocols); response on stream 1"
 	WarnNotProcessed      = "GOAWAY: stream not processed by the server"
+	WarnConnBodyCap       = "body not stored in full: the connection's open streams hold the body cap"
 )

@@ -68,9 +68,11 @@ type Parser struct {
 	streams map[uint32]*stream
 	seq     int64 // creation order of streams
 
-	maxClientID uint32
-	midConn     bool
-	closed      bool
+	maxClientID   uint32
+	firstClientID uint32 // first client stream seen; earlier ones predate a mid-connection capture
+	bodyBytes     int64  // body bytes stored by open streams
+	midConn       bool
+	closed        bool
 
 	serverHost string
 	serverPort int
@@ -463,10 +465,8 @@ func (h *half) resync(b []byte) (int, bool) {
 		h.synced = true
 		return i, true
 	}
-	if len(b) >= resyncWindow {
-		return len(b) - frameHeaderLen, false
-	}
-	return max(0, len(b)-frameHeaderLen-int(h.maxFrame)), false
+	// No position before the last 8 bytes can start a frame.
+	return max(0, len(b)-(frameHeaderLen-1)), false
 }
 
 // gap handles lost bytes: inside a frame whose end is known, only that

@@ -488,3 +488,25 @@ func TestMalformedFrameIsSkipped(t *testing.T) {
 		t.Errorf("warnings %q", ws)
 	}
 }
+
+func TestConnectionBodyCapBoundsConcurrentStreams(t *testing.T) {
+	w := newWire().start()
+	for id := uint32(1); id <= 5; id += 2 {
+		w.headers(c2s, id, true, ":method", "GET", ":scheme", "http", ":authority", "a.example", ":path", "/b")
+		w.headers(s2c, id, false, ":status", "200")
+	}
+	for id := uint32(1); id <= 5; id += 2 { // all three open at once
+		w.data(s2c, id, false, bytes.Repeat([]byte("d"), 600))
+	}
+	for id := uint32(1); id <= 5; id += 2 {
+		w.data(s2c, id, true, nil)
+	}
+	p, got := run(Options{MaxBody: 1000, MaxConnBody: 1500}, w.steps)
+	m := byStream(got)
+	if len(m[1].ResponseBody) != 600 || len(m[3].ResponseBody) != 600 || len(m[5].ResponseBody) != 300 || !hasWarning(m[5], WarnConnBodyCap) {
+		t.Errorf("stored %d/%d/%d, warnings %q", len(m[1].ResponseBody), len(m[3].ResponseBody), len(m[5].ResponseBody), m[5].Warnings)
+	}
+	if m[5].ResponseBodySize != 600 || p.bodyBytes != 0 {
+		t.Errorf("size %d, still held %d", m[5].ResponseBodySize, p.bodyBytes)
+	}
+}

@@ -67,6 +67,9 @@ func (p *Parser) requestBlock(h *half, b *block, warn string) {
 			return // a stream already finished, or not tracked
 		}
 		p.maxClientID = b.streamID
+		if p.firstClientID == 0 {
+			p.firstClientID = b.streamID
+		}
 		if st = p.newStream(b.streamID, b.start.time, b.start.packet); st == nil {
 			return
 		}
@@ -150,7 +153,8 @@ func splitAuthority(a string) (string, int) {
 func (p *Parser) responseBlock(h *half, b *block, warn string) {
 	st := p.streams[b.streamID]
 	if st == nil {
-		if b.streamID&1 == 1 && b.streamID <= p.maxClientID || b.streamID == 0 {
+		preCapture := p.midConn && b.streamID < p.firstClientID
+		if b.streamID&1 == 1 && b.streamID <= p.maxClientID && !preCapture || b.streamID == 0 {
 			return // answer to a finished or untracked stream
 		}
 		// The request is not in the capture (started or lost before it).
@@ -159,7 +163,7 @@ func (p *Parser) responseBlock(h *half, b *block, warn string) {
 		}
 		st.ex.AddWarning(http1.WarnRequestMissing)
 		st.reqHead, st.reqEnd = true, true
-		if b.streamID&1 == 1 {
+		if b.streamID&1 == 1 && !preCapture {
 			p.maxClientID = b.streamID
 		}
 	}
@@ -241,8 +245,14 @@ func (h *half) data(id uint32, payload []byte, end bool, at pos) {
 	b := &st.body[h.dir&1]
 	b.size += int64(len(payload))
 	if !b.lost {
-		if room := h.p.opts.MaxBody - int64(len(b.data)); room > 0 {
-			b.data = append(b.data, payload[:min(int64(len(payload)), room)]...)
+		room := min(h.p.opts.MaxBody-int64(len(b.data)), h.p.opts.MaxConnBody-h.p.bodyBytes)
+		if room < int64(len(payload)) && len(b.data) < int(h.p.opts.MaxBody) {
+			st.ex.AddWarning(WarnConnBodyCap)
+		}
+		if room > 0 {
+			n := min(int64(len(payload)), room)
+			b.data = append(b.data, payload[:n]...)
+			h.p.bodyBytes += n
 		}
 	}
 	h.p.touch(st, h.dir, at)
@@ -273,6 +283,7 @@ func (p *Parser) endSide(st *stream, dir http1.Dir, at pos) {
 // finish emits a stream, complete or not.
 func (p *Parser) finish(st *stream, t time.Time) {
 	delete(p.streams, st.id)
+	p.bodyBytes -= int64(len(st.body[0].data) + len(st.body[1].data))
 	x := &st.ex
 	if !st.respHead {
 		if seed := st.upgradeSeed; seed != nil && !st.reset {
