@@ -3,6 +3,7 @@ package tui
 import (
 	"context"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/gdamore/tcell/v2"
@@ -335,6 +336,10 @@ type exchangeContent struct {
 	tview.TableContentReadOnly
 	v      *exchangesView
 	header [data.NumColumns]*tview.TableCell
+	// Placeholders are as wide as the widest cell seen in their column, so
+	// columns do not jump while a block loads.
+	widest [data.NumColumns]uint8
+	blank  [data.NumColumns]string
 }
 
 func (c *exchangeContent) GetRowCount() int    { return c.v.window.Len() + 1 }
@@ -358,9 +363,13 @@ func (c *exchangeContent) GetCell(row, column int) *tview.TableCell {
 	r, ok := c.v.window.Row(row - 1)
 	if !ok {
 		if col == data.ColURL {
-			return tview.NewTableCell("…").SetTextColor(tcell.ColorGray)
+			return tview.NewTableCell("…").SetTextColor(tcell.ColorGray).SetExpansion(1)
 		}
-		return tview.NewTableCell("")
+		return tview.NewTableCell(c.blank[col])
+	}
+	if w := r.Widths[col]; w > c.widest[col] {
+		c.widest[col] = w
+		c.blank[col] = strings.Repeat(" ", int(w))
 	}
 	cell := tview.NewTableCell(r.Cells[col])
 	switch col {

@@ -8,6 +8,8 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/rivo/tview"
+
 	"github.com/corscope/corscope/internal/filter"
 	"github.com/corscope/corscope/storage"
 	"github.com/corscope/corscope/tui/sanitize"
@@ -56,8 +58,9 @@ type Row struct {
 	ID        int64
 	Cells     [NumColumns]string
 	Preflight bool
-	Paired    bool // an actual request with a known preflight
-	Severity  int  // highest severity rank of the findings it supports; 0 none
+	Paired    bool              // an actual request with a known preflight
+	Severity  int               // highest severity rank of the findings it supports; 0 none
+	Widths    [NumColumns]uint8 // display width of each cell (capped at 255)
 }
 
 // Source reads exchanges for the UI.
@@ -293,6 +296,9 @@ func RenderRow(ex *storage.Exchange, sev int) Row {
 	}
 	if sev > 0 {
 		r.Cells[ColFinding] = SeverityLetter(sev)
+	}
+	for c, cell := range r.Cells {
+		r.Widths[c] = uint8(min(tview.TaggedStringWidth(cell), 255))
 	}
 	return r
 }
