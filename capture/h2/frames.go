@@ -24,6 +24,14 @@ type block struct {
 	failed    error
 }
 
+// newBlock reuses the half's block struct; the field list is new each time
+// because the exchange keeps it.
+func (h *half) newBlock(b block) *block {
+	h.blkMem = b
+	h.blkMem.fields = make(storage.Headers, 0, 16)
+	return &h.blkMem
+}
+
 // onField receives decoded fields; it always runs so the table stays in step.
 func (h *half) onField(f hpack.HeaderField) {
 	b := h.blk
@@ -75,13 +83,13 @@ func (h *half) frame(fh http2.FrameHeader, raw []byte, start, end pos) {
 	case *http2.DataFrame:
 		h.data(f.StreamID, f.Data(), f.StreamEnded(), end)
 	case *http2.HeadersFrame:
-		h.blk = &block{streamID: f.StreamID, endStream: f.StreamEnded(), start: start}
+		h.blk = h.newBlock(block{streamID: f.StreamID, endStream: f.StreamEnded(), start: start})
 		h.writeBlock(f.HeaderBlockFragment())
 		if f.HeadersEnded() {
 			h.endBlock()
 		}
 	case *http2.PushPromiseFrame:
-		h.blk = &block{streamID: f.StreamID, promised: f.PromiseID, start: start}
+		h.blk = h.newBlock(block{streamID: f.StreamID, promised: f.PromiseID, start: start})
 		h.writeBlock(f.HeaderBlockFragment())
 		if f.HeadersEnded() {
 			h.endBlock()

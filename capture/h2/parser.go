@@ -240,6 +240,7 @@ type half struct {
 	tableLimit uint32 // largest dynamic table the peer allowed this encoder
 	unknown    string // why the HPACK context is not known; "" when it is
 	blk        *block
+	blkMem     block
 
 	maxFrame     uint32 // SETTINGS_MAX_FRAME_SIZE the receiver announced
 	oversize     bool
