@@ -37,6 +37,9 @@ go build -o "$demo" ./tui/internal/demo
 ui=("$demo" --db "$db")
 if go build -o "$work/corscope" ./cmd/corscope 2>/dev/null && "$work/corscope" ui --help >/dev/null 2>&1; then
 	ui=("$work/corscope" ui --db "$db")
+elif [[ -n "${CORSCOPE_E2E_REQUIRE:-}" ]]; then
+	echo "tui-e2e: cmd/corscope does not build or has no ui command" >&2
+	exit 2
 fi
 echo "tui-e2e: running ${ui[*]##*/}"
 
