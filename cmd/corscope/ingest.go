@@ -76,7 +76,10 @@ func ingestAll(ctx context.Context, st *storage.Store, g *globalFlags, paths []s
 }
 
 func ingestOne(ctx context.Context, st *storage.Store, g *globalFlags, path string, log io.Writer) (*ingest.Result, error) {
-	opts := ingest.Options{MaxBody: g.maxBody, NoBodies: g.noBodies, Keylogs: g.keylogs}
+	opts, err := g.ingestOptions()
+	if err != nil {
+		return nil, err
+	}
 	var progress *mpb.Progress
 	if !g.noProgress && !g.quiet && stderrIsTerminal() {
 		progress = mpb.NewWithContext(ctx, mpb.WithOutput(os.Stderr), mpb.WithWidth(40),

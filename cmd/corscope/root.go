@@ -26,6 +26,7 @@ type globalFlags struct {
 	maxBody    int64
 	noBodies   bool
 	cpuProfile string
+	limits     limitFlags
 }
 
 func newRootCmd() *cobra.Command {
@@ -49,6 +50,7 @@ actual requests and reports risky cross-origin patterns.`,
 	pf.BoolVarP(&g.quiet, "quiet", "q", false, "print only results and errors")
 	pf.Int64Var(&g.maxBody, "max-body", 1<<20, "bytes of each body to store")
 	pf.BoolVar(&g.noBodies, "no-bodies", false, "store body sizes only, no body bytes")
+	g.limits.add(pf)
 	pf.StringVar(&g.cpuProfile, "cpuprofile", "", "write a Go CPU profile to this file (for performance work)")
 	_ = pf.MarkHidden("cpuprofile")
 	var profile *os.File

@@ -50,14 +50,17 @@ func ingestInBackground(ctx context.Context, st *storage.Store, g *globalFlags, 
 	var done int64
 	for _, path := range paths {
 		name := filepath.Base(path)
-		opts := ingest.Options{MaxBody: g.maxBody, NoBodies: g.noBodies, Keylogs: g.keylogs,
-			Progress: func(read, total, n int64) {
-				msg := fmt.Sprintf("ingesting %s", name)
-				if total > 0 {
-					msg += fmt.Sprintf(" %d%%", read*100/total)
-				}
-				report(tui.Status{Inputs: done, Exchanges: n, Message: msg})
-			}}
+		opts, err := g.ingestOptions()
+		if err != nil {
+			return err
+		}
+		opts.Progress = func(read, total, n int64) {
+			msg := fmt.Sprintf("ingesting %s", name)
+			if total > 0 {
+				msg += fmt.Sprintf(" %d%%", read*100/total)
+			}
+			report(tui.Status{Inputs: done, Exchanges: n, Message: msg})
+		}
 		res, err := ingest.File(ctx, st, path, opts)
 		if ctx.Err() != nil {
 			return ctx.Err()

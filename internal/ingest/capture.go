@@ -12,11 +12,13 @@ import (
 // writerSink hands what the capture pipeline rebuilds to the store writer.
 type writerSink struct {
 	w        *storage.Writer
+	prep     *preparer
 	n        int
 	progress func()
 }
 
 func (s *writerSink) Exchange(ex *storage.Exchange) {
+	s.prep.exchange(ex)
 	s.w.Exchange(ex)
 	s.n++
 	if s.n%1024 == 0 {
@@ -27,18 +29,20 @@ func (s *writerSink) Exchange(ex *storage.Exchange) {
 func (s *writerSink) Connection(c *storage.Connection) { s.w.Connection(c) }
 
 func ingestCapture(ctx context.Context, r io.Reader, path string, opts Options, w *storage.Writer, in *storage.Input,
-	res *Result, progress func()) error {
-	copts := capture.Options{}
-	copts.HTTP.MaxBody = opts.MaxBody
-	stats, err := capture.Read(ctx, r, path, copts, &writerSink{w: w, progress: progress})
+	res *Result, prep *preparer, progress func()) error {
+	copts := opts.Limits.capture(opts.MaxBody)
+	stats, err := capture.Read(ctx, r, path, copts, &writerSink{w: w, prep: prep, progress: progress})
 	if stats.Format != "" {
 		in.Format = stats.Format
 	}
 	in.Packets = stats.Packets
 	in.Connections = stats.Connections
 	in.Warnings = append(in.Warnings, stats.Warnings...)
-	if len(stats.Counters) > 0 {
-		in.Stats = stats.Counters
+	for k, v := range stats.Counters {
+		if in.Stats == nil {
+			in.Stats = map[string]int64{}
+		}
+		in.Stats[k] += v
 	}
 	if err == nil {
 		return nil

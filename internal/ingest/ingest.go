@@ -17,14 +17,19 @@ import (
 
 	"github.com/corscope/corscope/capture/pcapio"
 	"github.com/corscope/corscope/har"
+	"github.com/corscope/corscope/internal/redact"
 	"github.com/corscope/corscope/storage"
 )
 
-// Options tune one ingest.
+// Options tune one ingest. Zero limits take the readers' defaults.
 type Options struct {
 	MaxBody  int64    // stored body cap; default 1 MiB
 	NoBodies bool     // keep sizes only
 	Keylogs  []string // NSS key log files for TLS captures
+	Limits   Limits
+	// Redactor, when set, replaces secrets in every exchange before it is
+	// stored (see internal/redact).
+	Redactor *redact.Redactor
 	// Progress, when set, is called from the ingesting goroutine now and
 	// then with the bytes read so far, the input's size (0 when unknown)
 	// and the exchanges stored so far.
@@ -126,6 +131,7 @@ func File(ctx context.Context, st *storage.Store, path string, opts Options) (*R
 		return nil, &Error{Path: path, Err: err}
 	}
 	res := &Result{}
+	prep := &preparer{tally: newLimitTally(opts.MaxBody, opts.NoBodies), redactor: opts.Redactor}
 	progress := func() {
 		if opts.Progress != nil {
 			opts.Progress(counter.n.Load(), size, w.Count())
@@ -134,10 +140,11 @@ func File(ctx context.Context, st *storage.Store, path string, opts Options) (*R
 	var readErr error
 	switch format {
 	case storage.FormatHAR:
-		readErr = ingestHAR(ctx, br, path, opts, w, &in, res, progress)
+		readErr = ingestHAR(ctx, br, path, opts, w, &in, res, prep, progress)
 	default:
-		readErr = ingestCapture(ctx, br, path, opts, w, &in, res, progress)
+		readErr = ingestCapture(ctx, br, path, opts, w, &in, res, prep, progress)
 	}
+	prep.finish(&in)
 	werr := w.Close()
 	progress()
 	if werr != nil {
@@ -190,13 +197,14 @@ func (c *countingReader) Read(p []byte) (int, error) {
 }
 
 func ingestHAR(ctx context.Context, r io.Reader, path string, opts Options, w *storage.Writer, in *storage.Input,
-	res *Result, progress func()) error {
+	res *Result, prep *preparer, progress func()) error {
 	linker := har.NewLinker()
 	n := 0
-	sum, err := har.Read(r, har.Options{Path: path, MaxBody: opts.MaxBody}, func(ex *storage.Exchange) error {
+	sum, err := har.Read(r, opts.Limits.har(path, opts.MaxBody), func(ex *storage.Exchange) error {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
+		prep.exchange(ex)
 		w.Exchange(ex)
 		linker.Observe(ex)
 		n++
@@ -211,6 +219,14 @@ func ingestHAR(ctx context.Context, r io.Reader, path string, opts Options, w *s
 	}
 	res.Unlinked = linker.Unlinked()
 	in.Warnings = append(in.Warnings, sum.Warnings...)
+	if sum.Skipped > 0 {
+		// Entries over --max-har-entry (or not objects) have no exchange to
+		// carry a warning: the count and the summary warnings say where.
+		if in.Stats == nil {
+			in.Stats = map[string]int64{}
+		}
+		in.Stats[CounterHAREntriesSkipped] += int64(sum.Skipped)
+	}
 	for reason, count := range res.Unlinked {
 		in.Warnings = append(in.Warnings, fmt.Sprintf("%d preflight(s) not linked: %s", count, reason))
 	}

@@ -1,0 +1,315 @@
+package ingest
+
+import (
+	"bytes"
+	"compress/gzip"
+	"context"
+	"fmt"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/corscope/corscope/capture/http1"
+	"github.com/corscope/corscope/capture/packet"
+	"github.com/corscope/corscope/capture/pcapio"
+	"github.com/corscope/corscope/storage"
+)
+
+// pcapBuilder writes a small Ethernet pcap of hand-made TCP connections.
+type pcapBuilder struct {
+	buf   bytes.Buffer
+	w     *pcapio.Writer
+	t     time.Time
+	frame []byte
+}
+
+func newPcap(t *testing.T) *pcapBuilder {
+	b := &pcapBuilder{t: time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)}
+	w, err := pcapio.NewWriter(&b.buf, packet.LinkEthernet, 262144)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b.w = w
+	return b
+}
+
+func (b *pcapBuilder) pkt(src, dst netip.AddrPort, seq, ack uint32, flags uint8, payload []byte) {
+	b.t = b.t.Add(100 * time.Microsecond)
+	b.frame = packet.AppendEthernetTCP(b.frame[:0], src, dst, seq, ack, flags, payload)
+	b.w.WritePacket(b.t, b.frame, 0)
+}
+
+// tcpConn is one hand-driven connection; seq numbers follow what was sent.
+type tcpConn struct {
+	b              *pcapBuilder
+	client, server netip.AddrPort
+	cs, ss         uint32
+}
+
+func (b *pcapBuilder) open(clientPort uint16) *tcpConn {
+	c := &tcpConn{b: b, client: netip.AddrPortFrom(netip.MustParseAddr("10.0.0.2"), clientPort),
+		server: netip.MustParseAddrPort("10.0.0.9:80"), cs: 1000, ss: 5000}
+	b.pkt(c.client, c.server, c.cs, 0, packet.FlagSYN, nil)
+	b.pkt(c.server, c.client, c.ss, c.cs+1, packet.FlagSYN|packet.FlagACK, nil)
+	c.cs++
+	c.ss++
+	b.pkt(c.client, c.server, c.cs, c.ss, packet.FlagACK, nil)
+	return c
+}
+
+// send writes data in 1400-byte segments from the client (or server).
+func (c *tcpConn) send(fromClient bool, data []byte) {
+	for off := 0; off < len(data); off += 1400 {
+		seg := data[off:min(off+1400, len(data))]
+		if fromClient {
+			c.b.pkt(c.client, c.server, c.cs, c.ss, packet.FlagACK|packet.FlagPSH, seg)
+			c.cs += uint32(len(seg))
+		} else {
+			c.b.pkt(c.server, c.client, c.ss, c.cs, packet.FlagACK|packet.FlagPSH, seg)
+			c.ss += uint32(len(seg))
+		}
+	}
+}
+
+func (c *tcpConn) close() {
+	c.b.pkt(c.client, c.server, c.cs, c.ss, packet.FlagFIN|packet.FlagACK, nil)
+	c.b.pkt(c.server, c.client, c.ss, c.cs+1, packet.FlagFIN|packet.FlagACK, nil)
+	c.b.pkt(c.client, c.server, c.cs+1, c.ss+1, packet.FlagACK, nil)
+}
+
+func (b *pcapBuilder) file(t *testing.T) string {
+	p := filepath.Join(t.TempDir(), "in.pcap")
+	if err := os.WriteFile(p, b.buf.Bytes(), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+const okResponse = "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"
+
+// ingestWith ingests path with opts and returns the input and its exchanges.
+func ingestWith(t *testing.T, path string, opts Options) (storage.Input, []*storage.Exchange) {
+	t.Helper()
+	ctx := context.Background()
+	st := openStore(t)
+	res, err := File(ctx, st, path, opts)
+	if err != nil {
+		t.Fatalf("ingest: %v", err)
+	}
+	var exs []*storage.Exchange
+	for id := int64(1); id <= res.Input.Exchanges; id++ {
+		ex, err := st.Exchange(ctx, id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		exs = append(exs, ex)
+	}
+	ins, err := st.Inputs(ctx)
+	if err != nil || len(ins) != 1 {
+		t.Fatalf("inputs %v %v", ins, err)
+	}
+	return ins[0], exs
+}
+
+func hasWarning(ex *storage.Exchange, prefix string) bool {
+	for _, w := range ex.Warnings {
+		if strings.HasPrefix(w, prefix) {
+			return true
+		}
+	}
+	return false
+}
+
+// Each HTTP-level limit: the exchange is kept, carries the warning, and the
+// input's stats count it; below the limit nothing is flagged.
+func TestHTTPLimitsFlagTheExchangeAndCount(t *testing.T) {
+	var gz bytes.Buffer
+	zw := gzip.NewWriter(&gz)
+	zw.Write(make([]byte, 2<<20))
+	zw.Close()
+	bomb := fmt.Sprintf("HTTP/1.1 200 OK\r\nContent-Encoding: gzip\r\nContent-Length: %d\r\n\r\n%s", gz.Len(), gz.Bytes())
+	manyHeaders := "GET /many HTTP/1.1\r\nHost: a\r\n" + strings.Repeat("X-N: 1\r\n", 40) + "\r\n"
+	bigHead := "GET /big HTTP/1.1\r\nHost: a\r\nX-Big: " + strings.Repeat("b", 8000) + "\r\n\r\n"
+	bigBody := "HTTP/1.1 200 OK\r\nContent-Length: 5000\r\n\r\n" + strings.Repeat("z", 5000)
+
+	for _, tc := range []struct {
+		name, req, resp string
+		limits          Limits
+		maxBody         int64
+		warning         string
+		counter         string
+	}{
+		{"--max-decoded stops a gzip bomb", "GET /bomb HTTP/1.1\r\nHost: a\r\n\r\n", bomb,
+			Limits{MaxDecoded: 256 << 10}, 64 << 10, http1.WarnDecompressionCap, CounterDecompressionCap},
+		{"--max-headers keeps the first fields", manyHeaders, okResponse,
+			Limits{MaxHeaders: 10}, 0, warnHeaderFieldsCapPrefix, CounterHeaderFieldsCap},
+		{"--max-header-bytes skips the rest of a huge head", bigHead, okResponse,
+			Limits{MaxHeaderBytes: 4096}, 0, http1.WarnHeaderBytesCap, CounterHeaderSectionCap},
+		{"--max-body stores a prefix", "GET /body HTTP/1.1\r\nHost: a\r\n\r\n", bigBody,
+			Limits{}, 1024, WarnBodyStoredPrefix, CounterBodyStoredPrefix},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			b := newPcap(t)
+			c := b.open(40000)
+			c.send(true, []byte(tc.req))
+			c.send(false, []byte(tc.resp))
+			c.close()
+			path := b.file(t)
+			in, exs := ingestWith(t, path, Options{MaxBody: tc.maxBody, Limits: tc.limits})
+			if len(exs) != 1 || !hasWarning(exs[0], tc.warning) {
+				t.Fatalf("exchanges %d, warnings %q", len(exs), exs[0].Warnings)
+			}
+			if in.Stats[tc.counter] != 1 {
+				t.Fatalf("stats %v lack %s=1", in.Stats, tc.counter)
+			}
+			// With the defaults the same input hits nothing.
+			in, exs = ingestWith(t, path, Options{})
+			if hasWarning(exs[0], tc.warning) || in.Stats[tc.counter] != 0 {
+				t.Fatalf("defaults flagged it: %q %v", exs[0].Warnings, in.Stats)
+			}
+		})
+	}
+}
+
+func TestMaxConnectionsEvictsAndCounts(t *testing.T) {
+	b := newPcap(t)
+	var conns []*tcpConn
+	for i := 0; i < 3; i++ {
+		c := b.open(uint16(41000 + i))
+		c.send(true, []byte(fmt.Sprintf("GET /c%d HTTP/1.1\r\nHost: a\r\n\r\n", i)))
+		conns = append(conns, c)
+	}
+	for _, c := range conns {
+		c.send(false, []byte(okResponse))
+		c.close()
+	}
+	path := b.file(t)
+	in, exs := ingestWith(t, path, Options{Limits: Limits{MaxConnections: 2}})
+	if in.Stats["tcp.evicted"] == 0 {
+		t.Fatalf("stats %v: no eviction counted", in.Stats)
+	}
+	// The evicted connection's request is kept, unanswered and flagged.
+	unanswered := 0
+	for _, ex := range exs {
+		if ex.Status == 0 && hasWarning(ex, http1.WarnNoResponse) {
+			unanswered++
+		}
+	}
+	if len(exs) < 3 || unanswered == 0 {
+		t.Fatalf("%d exchanges, %d unanswered", len(exs), unanswered)
+	}
+	in, exs = ingestWith(t, path, Options{})
+	if in.Stats["tcp.evicted"] != 0 || len(exs) != 3 {
+		t.Fatalf("defaults: %v, %d exchanges", in.Stats, len(exs))
+	}
+}
+
+// bufferedInput holds back the first segment of each connection's request
+// body so the rest waits out of order behind the hole.
+func bufferedInput(t *testing.T, conns int) string {
+	b := newPcap(t)
+	body := bytes.Repeat([]byte("q"), 6000)
+	head := fmt.Sprintf("POST /up HTTP/1.1\r\nHost: a\r\nContent-Length: %d\r\n\r\n", len(body))
+	var cs []*tcpConn
+	for i := 0; i < conns; i++ {
+		c := b.open(uint16(42000 + i))
+		c.send(true, []byte(head))
+		cs = append(cs, c)
+	}
+	// Every connection's tail waits behind its hole at the same time.
+	firsts := make([]uint32, len(cs))
+	for i, c := range cs {
+		firsts[i] = c.cs
+		c.cs += 1400 // hole: the first 1400 body bytes come last
+		c.send(true, body[1400:])
+	}
+	for i, c := range cs {
+		end := c.cs
+		c.cs = firsts[i]
+		c.send(true, body[:1400])
+		c.cs = end
+		c.send(false, []byte(okResponse))
+		c.close()
+	}
+	return b.file(t)
+}
+
+func TestReassemblyBufferCapsForceHolesAndCount(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		conns  int
+		limits Limits
+	}{
+		{"--max-buffered-per-conn", 1, Limits{MaxBufferedPerConn: 2048}},
+		{"--max-buffered-total", 2, Limits{MaxBufferedTotal: 6000}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			path := bufferedInput(t, tc.conns)
+			in, exs := ingestWith(t, path, Options{Limits: tc.limits})
+			if in.Stats["tcp.holes_forced_by_buffer_cap"] == 0 {
+				t.Fatalf("stats %v", in.Stats)
+			}
+			if len(exs) < tc.conns {
+				t.Fatalf("%d exchanges", len(exs))
+			}
+			in, exs = ingestWith(t, path, Options{})
+			if in.Stats["tcp.holes_forced_by_buffer_cap"] != 0 || len(exs) != tc.conns {
+				t.Fatalf("defaults: %v, %d exchanges", in.Stats, len(exs))
+			}
+		})
+	}
+}
+
+func TestIdleTimeoutClosesSilentConnections(t *testing.T) {
+	b := newPcap(t)
+	quiet := b.open(43000)
+	quiet.send(true, []byte("GET /quiet HTTP/1.1\r\nHost: a\r\n\r\n"))
+	busy := b.open(43001)
+	// 1100 keep-alive probes spread over 3 s of capture time: the
+	// assembler sweeps idle connections every 1024 packets.
+	for i := 0; i < 1100; i++ {
+		b.t = b.t.Add(3 * time.Millisecond)
+		b.pkt(busy.client, busy.server, busy.cs, busy.ss, packet.FlagACK, nil)
+	}
+	quiet.send(false, []byte(okResponse))
+	path := b.file(t)
+	in, _ := ingestWith(t, path, Options{Limits: Limits{IdleTimeout: time.Second}})
+	if in.Stats["tcp.idle_closed"] == 0 {
+		t.Fatalf("stats %v", in.Stats)
+	}
+	in, exs := ingestWith(t, path, Options{})
+	if in.Stats["tcp.idle_closed"] != 0 || len(exs) != 1 || exs[0].Status != 200 {
+		t.Fatalf("defaults: %v, %d exchanges", in.Stats, len(exs))
+	}
+}
+
+func TestMaxHAREntrySkipsAndCounts(t *testing.T) {
+	entry := func(url, extra string) string {
+		return `{"startedDateTime":"2026-01-02T03:04:05.000Z","time":1,"request":{"method":"GET","url":"` + url +
+			`","httpVersion":"HTTP/1.1","headers":[{"name":"X-Pad","value":"` + extra + `"}],"queryString":[],"cookies":[],"headersSize":-1,"bodySize":0},` +
+			`"response":{"status":200,"statusText":"OK","httpVersion":"HTTP/1.1","headers":[],"cookies":[],"content":{"size":0,"mimeType":"text/plain"},"redirectURL":"","headersSize":-1,"bodySize":0},"cache":{},"timings":{"send":0,"wait":1,"receive":0}}`
+	}
+	doc := `{"log":{"version":"1.2","creator":{"name":"t","version":"1"},"entries":[` +
+		entry("https://a.example/1", "") + "," + entry("https://a.example/2", strings.Repeat("p", 100<<10)) + "," +
+		entry("https://a.example/3", "") + "]}}"
+	path := filepath.Join(t.TempDir(), "big-entry.har")
+	os.WriteFile(path, []byte(doc), 0o600)
+	in, exs := ingestWith(t, path, Options{Limits: Limits{MaxHAREntry: 64 << 10}})
+	if len(exs) != 2 || in.Stats[CounterHAREntriesSkipped] != 1 {
+		t.Fatalf("%d exchanges, stats %v", len(exs), in.Stats)
+	}
+	named := false
+	for _, w := range in.Warnings {
+		named = named || strings.Contains(w, "entry 1 at byte")
+	}
+	if !named {
+		t.Fatalf("warnings %q do not name the skipped entry", in.Warnings)
+	}
+	in, exs = ingestWith(t, path, Options{})
+	if len(exs) != 3 || in.Stats[CounterHAREntriesSkipped] != 0 {
+		t.Fatalf("defaults: %d exchanges, stats %v", len(exs), in.Stats)
+	}
+}
