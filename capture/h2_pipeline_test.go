@@ -20,7 +20,7 @@ import (
 // h2Capture writes a prior-knowledge h2c connection of n GET streams (each
 // answered with a 3000-byte body) as a pcap, one packet per MSS, skipping
 // the packets drop selects (numbered from 1, handshake included).
-func h2Capture(t *testing.T, n int, drop map[int]bool) []byte {
+func h2Capture(t testing.TB, n int, drop map[int]bool) []byte {
 	t.Helper()
 	var out bytes.Buffer
 	w, err := pcapio.NewWriter(&out, packet.LinkEthernet, 65535)
@@ -157,4 +157,21 @@ func TestH2CLossCostsOnlyWhatWasLost(t *testing.T) {
 	if unknown == 0 {
 		t.Errorf("no exchange after the header loss says the HPACK context is unknown")
 	}
+}
+
+// FuzzReadH2 runs the whole pipeline over mutated h2c captures: no panic,
+// and the counters agree with what the sink received.
+func FuzzReadH2(f *testing.F) {
+	f.Add(h2Capture(f, 3, nil))
+	f.Add(h2Capture(f, 4, map[int]bool{7: true}))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		s := &memSink{}
+		st, err := Read(context.Background(), bytes.NewReader(data), "fuzz", Options{}, s)
+		if err != nil && !IsPartial(err) && !IsNotCapture(err) {
+			t.Fatalf("unclassified error %v", err)
+		}
+		if int(st.Exchanges) != len(s.ex) || int(st.Connections) != len(s.conns) {
+			t.Fatalf("stats %d/%d, sink %d/%d", st.Exchanges, st.Connections, len(s.ex), len(s.conns))
+		}
+	})
 }
