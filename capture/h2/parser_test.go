@@ -510,3 +510,24 @@ func TestConnectionBodyCapBoundsConcurrentStreams(t *testing.T) {
 		t.Errorf("size %d, still held %d", m[5].ResponseBodySize, p.bodyBytes)
 	}
 }
+
+func TestStreamsOverTheCapAreCountedNotRebuilt(t *testing.T) {
+	w := newWire().start()
+	for id := uint32(1); id <= 5; id += 2 {
+		w.headers(c2s, id, true, ":method", "GET", ":scheme", "http", ":authority", "a.example", ":path", fmt.Sprintf("/c/%d", id), "x-same", "v")
+	}
+	for id := uint32(1); id <= 5; id += 2 {
+		w.headers(s2c, id, true, ":status", "200", "x-same", "v")
+	}
+	// After the untracked stream, the decoder must still be in step.
+	w.headers(c2s, 7, true, ":method", "GET", ":scheme", "http", ":authority", "a.example", ":path", "/c/7", "x-same", "v")
+	w.headers(s2c, 7, true, ":status", "201", "x-same", "v")
+	p, got := run(Options{MaxStreams: 2}, w.steps)
+	m := byStream(got)
+	if len(got) != 3 || m[5] != nil || m[7] == nil || m[7].Status != 201 || m[7].RequestHeaders.Value("x-same") != "v" || len(m[7].Warnings) != 0 {
+		t.Errorf("exchanges %v, stream 7 %+v", len(got), m[7])
+	}
+	if s := p.Stats(); s.UntrackedStreams != 1 || s.MaxOpenStreams != 2 {
+		t.Errorf("stats %+v", s)
+	}
+}
