@@ -133,11 +133,11 @@ func Run(ctx context.Context, cfg Config) (*Summary, error) {
 		if fctx == nil {
 			fctx = context.Background()
 		}
-		if cfg.Log != nil && sum.AnalysisPaused {
+		if cfg.Log != nil && sum.AnalysisPaused && an.pending() {
 			fmt.Fprintf(cfg.Log, "final analysis of %d exchanges... (Ctrl-C again skips it)\n", sink.n.Load())
 		}
 		an.run(fctx, true)
-		sum.FinalSkipped = fctx.Err() != nil
+		sum.FinalSkipped = an.cancelled
 		if an.err != nil && runErr == nil {
 			runErr = an.err
 		}
@@ -184,8 +184,10 @@ type analyzer struct {
 	sum      *Summary
 	analyzed int64
 	lastRun  time.Duration
-	seen     map[string]bool
-	err      error
+	// cancelled: the last run was stopped through its context
+	cancelled bool
+	seen      map[string]bool
+	err       error
 }
 
 func newAnalyzer(cfg Config, w *storage.Writer, sink *countingSink, sum *Summary) *analyzer {
@@ -202,6 +204,9 @@ func newAnalyzer(cfg Config, w *storage.Writer, sink *countingSink, sum *Summary
 // with the database; when one takes longer than a quarter of the interval
 // the next waits four times as long, so analysis never takes more than a
 // fifth of a core from the capture.
+// pending reports exchanges stored since the last completed run.
+func (a *analyzer) pending() bool { return a.sink.n.Load() != a.analyzed }
+
 func (a *analyzer) loop(ctx context.Context) {
 	t := time.NewTimer(a.cfg.AnalyzeEvery)
 	defer t.Stop()
@@ -229,9 +234,10 @@ func (a *analyzer) loop(ctx context.Context) {
 // when the flush returns, so none is left out of a run that counted it.
 func (a *analyzer) run(ctx context.Context, final bool) {
 	n := a.sink.n.Load()
-	if n == a.analyzed && !final {
-		return
+	if n == a.analyzed {
+		return // the last run saw everything
 	}
+	a.cancelled = false
 	if !final {
 		if err := a.w.Flush(); err != nil {
 			a.err = err
@@ -243,6 +249,8 @@ func (a *analyzer) run(ctx context.Context, final bool) {
 	if err != nil {
 		if ctx.Err() == nil {
 			a.err = err
+		} else {
+			a.cancelled = true
 		}
 		return
 	}

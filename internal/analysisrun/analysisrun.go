@@ -22,6 +22,9 @@ func Run(ctx context.Context, st *storage.Store, cfg *config.Config, version str
 		return nil, err
 	}
 	defer it.Close()
+	if cfg == nil {
+		cfg = &config.Config{}
+	}
 	acfg := analyze.Config{TrustedOrigins: cfg.TrustedRegexps(), Browser: cfg.Browser}
 	res, err := analyze.Analyze(ctx, it.Next, acfg)
 	if err != nil {
