@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/corscope/corscope/capture/http1"
+	"github.com/corscope/corscope/capture/keylog"
 	"github.com/corscope/corscope/capture/packet"
 	"github.com/corscope/corscope/capture/pcapio"
 	"github.com/corscope/corscope/capture/tcpasm"
@@ -36,6 +37,11 @@ type Options struct {
 	// Progress, when set, is called now and then with the number of input
 	// bytes read so far (compressed bytes for .gz), for progress bars.
 	Progress func(read int64)
+	// Keylogs are NSS key log files (SSLKEYLOGFILE) loaded into Keys (or a
+	// fresh store) for TLS decryption; pcapng Decryption Secrets Blocks are
+	// added as they are read.
+	Keylogs []string
+	Keys    *keylog.Log
 }
 
 // Stats summarise one input.
@@ -94,6 +100,9 @@ func Read(ctx context.Context, r io.Reader, name string, opts Options, sink Sink
 	}
 	defer rd.Close()
 	pl := newPipeline(opts, sink)
+	if pl.tls.keyErr != nil {
+		return Stats{}, pl.tls.keyErr
+	}
 	pl.stats.Format = rd.Format()
 
 	var pkt pcapio.Packet
@@ -107,6 +116,9 @@ func Read(ctx context.Context, r io.Reader, name string, opts Options, sink Sink
 				readErr = fmt.Errorf("%s: %w", name, err)
 			}
 			break
+		}
+		if len(rd.Secrets()) > pl.tls.secretsSeen {
+			pl.addSecrets(rd.Secrets())
 		}
 		pl.stats.Packets++
 		pl.stats.Bytes += int64(len(pkt.Data))
@@ -156,6 +168,7 @@ type pipeline struct {
 	skipped     map[string]int64 // connections not parsed as HTTP/1, by reason
 	upgrades    map[string]int64
 	h2          h2Counters
+	tls         tlsState
 	noResponse  int64
 	snaplen     []snaplenCut // recent snaplen-cut packets, ascending
 }
@@ -169,6 +182,7 @@ func newPipeline(opts Options, sink Sink) *pipeline {
 		skipped:     map[string]int64{},
 		upgrades:    map[string]int64{},
 	}
+	pl.tls.keys, pl.tls.keyErr = openKeys(opts)
 	ro := opts.Reassembly
 	if ro.Classify == nil {
 		ro.Classify = classify
@@ -238,6 +252,7 @@ func (pl *pipeline) finish(rd *pcapio.Reader, name string) {
 		c["connections.skipped_"+reason] = n
 	}
 	pl.h2.addTo(c)
+	pl.tls.addTo(c)
 	for proto, n := range pl.upgrades {
 		c["http.upgraded_"+proto] = n
 	}
@@ -268,8 +283,8 @@ func (pl *pipeline) finish(rd *pcapio.Reader, name string) {
 	if dc.SnaplenTruncated > 0 {
 		s.Warnings = append(s.Warnings, fmt.Sprintf("%s: %d packets cut by the capture's snap length", name, dc.SnaplenTruncated))
 	}
-	if n := pl.skipped["tls"]; n > 0 {
-		s.Warnings = append(s.Warnings, fmt.Sprintf("%s: %d TLS connections not decrypted", name, n))
+	if n := pl.tls.undecrypted; n > 0 {
+		s.Warnings = append(s.Warnings, fmt.Sprintf("%s: %d TLS connections not decrypted (no key log secrets for them)", name, n))
 	}
 	if n := pl.skipped["h2"]; n > 0 {
 		s.Warnings = append(s.Warnings, fmt.Sprintf("%s: %d cleartext HTTP/2 connections not parsed", name, n))
@@ -283,7 +298,8 @@ type connStream struct {
 	parser  *http1.Parser
 	h2      h2Conn
 	tls     bool
-	skip    string // reason the connection is not parsed as HTTP/1
+	tlsc    *tlsConn // the TLS decoder, when tls
+	skip    string   // reason the connection is not parsed as HTTP/1
 	decided bool
 	// server bytes that came before any client byte
 	early      []earlyChunk
@@ -302,7 +318,7 @@ func (s *connStream) start(first []byte, dir tcpasm.Dir) {
 	if dir == tcpasm.ClientToServer {
 		switch {
 		case isTLSHandshake(first, 1) || (len(first) >= 3 && first[0] >= 0x14 && first[0] <= 0x17 && first[1] == 3 && first[2] <= 4):
-			s.tls, s.skip = true, "tls"
+			s.startTLS()
 		case hasH2Preface(first):
 			s.startH2()
 		}
@@ -312,7 +328,7 @@ func (s *connStream) start(first []byte, dir tcpasm.Dir) {
 		s.early = nil
 		return
 	}
-	if s.h2.p == nil {
+	if s.h2.p == nil && s.tlsc == nil {
 		meta := http1.ConnMeta{Client: s.info.Client.String(), Server: s.info.Server.String(), ConnNo: s.info.No}
 		s.parser = http1.NewParser(s.pl.opts.HTTP, meta, s.emit)
 	}
@@ -425,6 +441,15 @@ func (s *connStream) Data(dir tcpasm.Dir, c *tcpasm.Chunk) {
 }
 
 func (s *connStream) feed(dir tcpasm.Dir, seg http1.Segment) {
+	if s.tlsc != nil {
+		s.feedTLS(dir, seg)
+		return
+	}
+	s.feedApp(dir, seg)
+}
+
+// feedApp hands application bytes (cleartext, or decrypted) to the parser.
+func (s *connStream) feedApp(dir tcpasm.Dir, seg http1.Segment) {
 	if s.h2.p != nil {
 		s.h2.p.Feed(http1.Dir(dir), seg)
 		return
@@ -444,6 +469,14 @@ func (s *connStream) Gap(dir tcpasm.Dir, lost int, t time.Time) {
 		s.early = append(s.early, earlyChunk{gap: lost, time: t})
 		return
 	}
+	if s.tlsc != nil {
+		s.gapTLS(dir, lost)
+		return
+	}
+	s.gapApp(dir, lost, t)
+}
+
+func (s *connStream) gapApp(dir tcpasm.Dir, lost int, t time.Time) {
 	if s.h2.p != nil {
 		s.h2.p.Gap(http1.Dir(dir), lost, t)
 		return
@@ -469,7 +502,7 @@ func (s *connStream) Close(t time.Time) {
 	}
 	h2Warnings := s.closeH2(t)
 	in := s.info
-	s.pl.sink.Connection(&storage.Connection{
+	c := &storage.Connection{
 		No:        in.No,
 		Client:    in.Client.String(),
 		Server:    in.Server.String(),
@@ -479,5 +512,9 @@ func (s *connStream) Close(t time.Time) {
 		Packets:   in.Packets,
 		Bytes:     in.Bytes,
 		Warnings:  append(append([]string(nil), in.Warnings...), h2Warnings...),
-	})
+	}
+	if s.tlsc != nil {
+		s.closeTLS(c)
+	}
+	s.pl.sink.Connection(c)
 }
