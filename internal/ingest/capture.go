@@ -31,6 +31,7 @@ func (s *writerSink) Connection(c *storage.Connection) { s.w.Connection(c) }
 func ingestCapture(ctx context.Context, r io.Reader, path string, opts Options, w *storage.Writer, in *storage.Input,
 	res *Result, prep *preparer, progress func()) error {
 	copts := opts.Limits.capture(opts.MaxBody)
+	copts.Keylogs = opts.Keylogs
 	stats, err := capture.Read(ctx, r, path, copts, &writerSink{w: w, prep: prep, progress: progress})
 	if stats.Format != "" {
 		in.Format = stats.Format
