@@ -187,20 +187,7 @@ func (s *Store) Findings(ctx context.Context) ([]Finding, error) {
 
 // FindingsOf returns the ids of the findings an exchange supports.
 func (s *Store) FindingsOf(ctx context.Context, exchangeID int64) ([]int64, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT finding_id FROM finding_exchanges WHERE exchange_id = ?`, exchangeID)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var ids []int64
-	for rows.Next() {
-		var id int64
-		if err := rows.Scan(&id); err != nil {
-			return nil, err
-		}
-		ids = append(ids, id)
-	}
-	return ids, rows.Err()
+	return s.queryIDs(ctx, `SELECT finding_id FROM finding_exchanges WHERE exchange_id = ?`, exchangeID)
 }
 
 // HostPolicies returns the last run's inferred per-host policies.

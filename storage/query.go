@@ -152,9 +152,18 @@ func (s *Store) Exchanges(ctx context.Context, q Query, fn func(*Exchange) error
 // UI pages through with ExchangesByID.
 func (s *Store) ExchangeIDs(ctx context.Context, q Query) ([]int64, error) {
 	query, args := q.sql("e.id")
-	rows, err := s.db.QueryContext(ctx, query, args...)
+	ids, err := s.queryIDs(ctx, query, args...)
 	if err != nil {
 		return nil, fmt.Errorf("query exchange ids: %w", err)
+	}
+	return ids, nil
+}
+
+// queryIDs runs a query whose single column is an id.
+func (s *Store) queryIDs(ctx context.Context, query string, args ...any) ([]int64, error) {
+	rows, err := s.db.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, err
 	}
 	defer rows.Close()
 	var ids []int64
@@ -236,20 +245,7 @@ func (s *Store) loadBodies(ctx context.Context, ex *Exchange) error {
 
 // Actuals returns the ids of the actual requests linked to a preflight.
 func (s *Store) Actuals(ctx context.Context, preflightID int64) ([]int64, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT actual_id FROM pairings WHERE preflight_id = ? ORDER BY actual_id`, preflightID)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var ids []int64
-	for rows.Next() {
-		var id int64
-		if err := rows.Scan(&id); err != nil {
-			return nil, err
-		}
-		ids = append(ids, id)
-	}
-	return ids, rows.Err()
+	return s.queryIDs(ctx, `SELECT actual_id FROM pairings WHERE preflight_id = ? ORDER BY actual_id`, preflightID)
 }
 
 // ActualsAll returns every preflight → actual ids link (for listings).
