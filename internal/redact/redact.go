@@ -310,7 +310,7 @@ func (r *Redactor) urlQuery(v string, n *int) string {
 func (r *Redactor) body(b []byte, contentType string, n *int) []byte {
 	ct := strings.ToLower(contentType)
 	switch {
-	case strings.Contains(ct, "application/x-www-form-urlencoded"):
+	case strings.Contains(ct, "application/x-www-form-urlencoded") || (ct == "" && looksLikeForm(b)):
 		before := *n
 		out := r.query(string(b), n)
 		if *n == before {
@@ -334,4 +334,22 @@ func looksLikeJSON(b []byte) bool {
 		return false
 	}
 	return false
+}
+
+// looksLikeForm reports a body without a Content-Type that reads as
+// name=value pairs (HAR producers often keep the type only in postData).
+func looksLikeForm(b []byte) bool {
+	if len(b) == 0 || len(b) > 64<<10 {
+		return false
+	}
+	eq := false
+	for _, c := range b {
+		switch {
+		case c == '=':
+			eq = true
+		case c <= ' ' || c >= 0x7f || c == '"' || c == '<' || c == '{' || c == '[':
+			return false
+		}
+	}
+	return eq
 }

@@ -110,3 +110,19 @@ func TestOpenCreatesAPrivateKeyOnceAndRereadsIt(t *testing.T) {
 		t.Fatal("in-memory keys are not random")
 	}
 }
+
+func TestBodiesWithoutContentType(t *testing.T) {
+	r := testRedactor(t)
+	for _, tc := range []struct{ in, want string }{
+		{"user=bob&token=x", "user=bob&token=" + r.Hash("x")},
+		{"token=x and more words", "token=x and more words"},
+		{`{"password":"p"}`, `{"password":"` + r.Hash("p") + `"}`},
+		{"<html>token=x</html>", "<html>token=x</html>"},
+	} {
+		ex := &storage.Exchange{RequestBody: []byte(tc.in)}
+		r.Exchange(ex)
+		if string(ex.RequestBody) != tc.want {
+			t.Errorf("%q -> %q, want %q", tc.in, ex.RequestBody, tc.want)
+		}
+	}
+}
