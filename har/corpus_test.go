@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"github.com/corscope/corscope/internal/shared"
 	"io"
 	"os"
 	"path/filepath"
@@ -15,28 +16,9 @@ import (
 	"github.com/corscope/corscope/storage"
 )
 
-// corpusDir finds ../shared/corpus/har next to the repository root.
 func corpusDir(t testing.TB) string {
 	t.Helper()
-	dir, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			break
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Skip("repository root not found")
-		}
-		dir = parent
-	}
-	c := filepath.Join(dir, "..", "shared", "corpus", "har")
-	if _, err := os.Stat(c); err != nil {
-		t.Skipf("public corpus not present at %s: skipping conformance test", c)
-	}
-	return c
+	return shared.Path(t, "corpus", "har")
 }
 
 func readAll(t testing.TB, data []byte, opts Options) ([]*storage.Exchange, Summary, error) {

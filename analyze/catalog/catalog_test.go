@@ -2,9 +2,9 @@ package catalog
 
 import (
 	"bufio"
+	"github.com/corscope/corscope/internal/shared"
 	"net/url"
 	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -16,29 +16,9 @@ type specRule struct {
 	cwe             int
 }
 
-// findSpec walks up from the package directory to the repository root (the
-// directory holding go.mod) and returns ../shared/spec/rules.md from there.
 func findSpec(t *testing.T) string {
 	t.Helper()
-	dir, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			break
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Skip("repository root not found")
-		}
-		dir = parent
-	}
-	p := filepath.Join(dir, "..", "shared", "spec", "rules.md")
-	if _, err := os.Stat(p); err != nil {
-		t.Skipf("spec not available (%s): %v", p, err)
-	}
-	return p
+	return shared.Path(t, "spec", "rules.md")
 }
 
 // parseSpec reads the rule tables of groups A-G: a "## X." heading starts a

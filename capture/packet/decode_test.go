@@ -3,6 +3,7 @@ package packet
 import (
 	"bytes"
 	"encoding/binary"
+	"github.com/corscope/corscope/internal/shared"
 	"net/netip"
 	"os"
 	"path/filepath"
@@ -233,21 +234,8 @@ func TestTruncatedHeadersAreMalformedNotPanics(t *testing.T) {
 }
 
 func corpusDir(t testing.TB) string {
-	dir, _ := os.Getwd()
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			c := filepath.Join(dir, "..", "shared", "corpus")
-			if _, err := os.Stat(c); err != nil {
-				t.Skip("public corpus ../shared/corpus absent; skipping")
-			}
-			return c
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Skip("repository root not found")
-		}
-		dir = parent
-	}
+	t.Helper()
+	return shared.Path(t, "corpus")
 }
 
 // TestCorpusLinkTypes decodes the tcpdump link-type samples: the raw and

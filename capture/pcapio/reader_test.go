@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/binary"
 	"errors"
+	"github.com/corscope/corscope/internal/shared"
 	"io"
 	"os"
 	"path/filepath"
@@ -255,23 +256,9 @@ func TestSniff(t *testing.T) {
 	}
 }
 
-// corpusDir finds ../shared/corpus relative to the repository root.
 func corpusDir(t testing.TB) string {
-	dir, _ := os.Getwd()
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			c := filepath.Join(dir, "..", "shared", "corpus")
-			if _, err := os.Stat(c); err != nil {
-				t.Skip("public corpus ../shared/corpus absent; skipping")
-			}
-			return c
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Skip("repository root not found")
-		}
-		dir = parent
-	}
+	t.Helper()
+	return shared.Path(t, "corpus")
 }
 
 func TestCorpusFilesReadCompletely(t *testing.T) {

@@ -2,6 +2,7 @@ package tlsdec
 
 import (
 	"errors"
+	"github.com/corscope/corscope/internal/shared"
 	"io"
 	"net/netip"
 	"os"
@@ -16,27 +17,9 @@ import (
 	"github.com/corscope/corscope/capture/pcapio"
 )
 
-// corpusDir finds ../shared/corpus relative to the repository root.
 func corpusDir(t testing.TB) string {
 	t.Helper()
-	dir, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			c := filepath.Join(dir, "..", "shared", "corpus")
-			if _, err := os.Stat(c); err != nil {
-				t.Skipf("public corpus %s absent: %v", c, err)
-			}
-			return c
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Skip("repository root not found")
-		}
-		dir = parent
-	}
+	return shared.Path(t, "corpus")
 }
 
 // streamChunk is one in-order piece of a TCP direction.
