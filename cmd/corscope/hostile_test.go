@@ -46,9 +46,14 @@ func TestGzipBombIsAuditedQuicklyInBoundedMemory(t *testing.T) {
 		t.Fatalf("exchange %+v", rec)
 	}
 	// A lower --max-decoded stops earlier.
-	r = runBin(t, nil, "ingest", "--no-progress", "--db", ":memory:", "--max-decoded", "2MiB", bomb)
+	db2 := filepath.Join(t.TempDir(), "bomb2.db")
+	r = runBin(t, nil, "ingest", "--no-progress", "--db", db2, "--max-decoded", "2MiB", bomb)
 	if r.code != 0 || r.maxRSS > 300<<20 {
 		t.Fatalf("--max-decoded 2MiB: exit %d, RSS %d MB, %s", r.code, r.maxRSS>>20, r.stderr)
+	}
+	ex = runBin(t, nil, "exchanges", "--db", db2, "--format", "ndjson")
+	if err := json.Unmarshal([]byte(strings.TrimSpace(ex.stdout)), &rec); err != nil || rec.ResponseBytes != 2<<20 {
+		t.Fatalf("--max-decoded 2MiB: decoded %d bytes (%v)", rec.ResponseBytes, err)
 	}
 }
 

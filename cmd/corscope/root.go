@@ -29,8 +29,11 @@ type globalFlags struct {
 	limits     limitFlags
 }
 
-func newRootCmd() *cobra.Command {
-	g := &globalFlags{}
+func newRootCmd() *cobra.Command { return newRootCmdWith(&globalFlags{}) }
+
+// newRootCmdWith builds the command tree around g, which the persistent
+// flags fill (tests read it back).
+func newRootCmdWith(g *globalFlags) *cobra.Command {
 	root := &cobra.Command{
 		Use:   "corscope",
 		Short: "Passive CORS traffic analyzer for pcap, pcapng and HAR files",
