@@ -25,6 +25,7 @@ type served struct {
 	Path   string `json:"path"`
 	Origin string `json:"origin"`
 	Status int    `json:"status"`
+	Cookie bool   `json:"cookie"`
 }
 
 // key leaves out what re-recording changes (client ports, times).

@@ -67,6 +67,40 @@ type tlsConn struct {
 	// direction once plaintext came.
 	chosen bool
 	seen   [2]bool
+	// at remembers the TCP numbers of the recent segments fed per
+	// direction, so plaintext can carry those of the packet that began its
+	// record: the HTTP/1 parser pairs responses by them after a loss.
+	at [2]tcpRing
+	// last is the position of the latest plaintext per direction: records
+	// beginning in the same segment continue from it.
+	last [2]tcpPos
+}
+
+// tcpPos is where a run of bytes sits in TCP terms.
+type tcpPos struct {
+	pkt      int64
+	seq, ack uint32
+}
+
+// tcpRing holds the positions of the last segments of one direction; a
+// record's first byte is normally within a few segments of its end.
+type tcpRing struct {
+	pos [16]tcpPos
+	n   int
+}
+
+func (r *tcpRing) add(p tcpPos) {
+	r.pos[r.n%len(r.pos)] = p
+	r.n++
+}
+
+func (r *tcpRing) find(pkt int64) (tcpPos, bool) {
+	for i := range min(r.n, len(r.pos)) {
+		if p := r.pos[(r.n-1-i)%len(r.pos)]; p.pkt == pkt {
+			return p, true
+		}
+	}
+	return tcpPos{}, false
 }
 
 // startTLS routes the connection through the TLS decoder; the parser is
@@ -80,6 +114,9 @@ func (s *connStream) startTLS() {
 // feedTLS hands TCP payload to the decoder; plaintext comes back through
 // s.plaintext, possibly for the other direction (held records).
 func (s *connStream) feedTLS(dir tcpasm.Dir, seg http1.Segment) {
+	if seg.Seq != 0 || seg.Ack != 0 {
+		s.tlsc.at[dir&1].add(tcpPos{seg.Packet, seg.Seq, seg.Ack})
+	}
 	s.tlsc.dec.Feed(tlsdec.Dir(dir), seg.Data, seg.Time, seg.Packet)
 }
 
@@ -90,8 +127,10 @@ func (s *connStream) gapTLS(dir tcpasm.Dir, lost int) {
 	s.tlsc.lost[dir&1] = true
 }
 
-// plaintext receives decrypted application data. TCP sequence numbers say
-// nothing about plaintext offsets, so the parsers pair in plain order.
+// plaintext receives decrypted application data. Its Seq is that of the
+// segment that began the record (or just after the previous plaintext of
+// that segment) and its Ack that segment's: approximate in the sequence
+// space, but ordered as the HTTP/1 parser's pairing after a loss needs.
 func (s *connStream) plaintext(dir tlsdec.Dir, p []byte, t time.Time, pkt int64) {
 	tc := s.tlsc
 	if !tc.chosen {
@@ -105,7 +144,7 @@ func (s *connStream) plaintext(dir tlsdec.Dir, p []byte, t time.Time, pkt int64)
 	}
 	if !tc.seen[dir&1] {
 		tc.seen[dir&1] = true
-		if s.startsCleanly(dir, p) {
+		if s.h2Start(dir, p) {
 			// The gaps so far cost handshake records only.
 			tc.lost[dir&1] = false
 		}
@@ -115,22 +154,28 @@ func (s *connStream) plaintext(dir tlsdec.Dir, p []byte, t time.Time, pkt int64)
 		tc.lost[dir&1] = false
 		s.gapApp(d, -1, t)
 	}
-	s.feedApp(d, http1.Segment{Data: p, Time: t, Packet: pkt})
+	seg := http1.Segment{Data: p, Time: t, Packet: pkt}
+	if last := &tc.last[dir&1]; last.pkt == pkt && pkt != 0 {
+		seg.Seq, seg.Ack = last.seq, last.ack
+	} else if at, ok := tc.at[dir&1].find(pkt); ok {
+		seg.Seq, seg.Ack = at.seq, at.ack
+	}
+	tc.last[dir&1] = tcpPos{pkt, seg.Seq + uint32(len(p)), seg.Ack}
+	s.feedApp(d, seg)
 }
 
-// startsCleanly reports whether a direction's first plaintext is the start
-// of its application stream: the HTTP/2 preface or a SETTINGS frame, an
-// HTTP/1 request or response line.
-func (s *connStream) startsCleanly(dir tlsdec.Dir, p []byte) bool {
+// h2Start reports whether a direction's first plaintext proves nothing of
+// its HTTP/2 stream came before: the client preface, or the server's
+// SETTINGS (its first frame). HTTP/1 has no such mark: a response may
+// follow lost ones.
+func (s *connStream) h2Start(dir tlsdec.Dir, p []byte) bool {
 	switch {
-	case s.h2.p != nil && dir == tlsdec.ClientToServer:
-		return h2.LooksLikePreface(p)
-	case s.h2.p != nil:
-		return len(p) >= 9 && p[3] == 0x4 && p[4]&^1 == 0 && p[5]|p[6]|p[7]|p[8] == 0
+	case s.h2.p == nil:
+		return false
 	case dir == tlsdec.ClientToServer:
-		return http1.LooksLikeRequest(p)
+		return h2.LooksLikePreface(p)
 	default:
-		return http1.LooksLikeResponse(p)
+		return len(p) >= 9 && p[3] == 0x4 && p[4] == 0 && p[5]|p[6]|p[7]|p[8] == 0
 	}
 }
 

@@ -1,0 +1,265 @@
+package capture
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/corscope/corscope/capture/lossy"
+	"github.com/corscope/corscope/storage"
+)
+
+// ingestKeys reads a capture with the given key log files.
+func ingestKeys(t testing.TB, path string, keylogs ...string) (*memSink, Stats) {
+	t.Helper()
+	s := &memSink{}
+	st, err := ReadFile(context.Background(), path, Options{Keylogs: keylogs}, s)
+	if err != nil {
+		t.Fatalf("%s: %v", path, err)
+	}
+	return s, st
+}
+
+// TestCorpusIllustratedTLS: the TLS 1.2 (AES-CBC with HMAC) and TLS 1.3
+// (AES-256-GCM) connections of "The Illustrated TLS Connection" decrypt
+// through the whole pipeline. They carry "ping"/"pong", not HTTP: the
+// connection record is all that comes out.
+func TestCorpusIllustratedTLS(t *testing.T) {
+	dir := filepath.Join(corpusDir(t), "tls")
+	for _, tc := range []struct{ name, version, cipher string }{
+		{"illustrated-tls12", "TLS 1.2", "TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA"},
+		{"illustrated-tls13", "TLS 1.3", "TLS_AES_256_GCM_SHA384"},
+	} {
+		capFile := filepath.Join(dir, tc.name+".pcap")
+		s, st := ingestKeys(t, capFile, filepath.Join(dir, tc.name+".keylog"))
+		if len(s.conns) != 1 || len(s.ex) != 0 {
+			t.Fatalf("%s: %d connections, %d exchanges", tc.name, len(s.conns), len(s.ex))
+		}
+		c := s.conns[0]
+		if !c.TLS || !c.Decrypted || c.SNI != "example.ulfheim.net" || c.TLSVersion != tc.version || c.Cipher != tc.cipher || len(c.Warnings) != 0 {
+			t.Errorf("%s: %+v", tc.name, *c)
+		}
+		if st.Counters["tls_decrypted"] != 1 || st.Counters["tls_undecrypted"] != 0 || len(st.Warnings) != 0 {
+			t.Errorf("%s: counters %v, warnings %q", tc.name, st.Counters, st.Warnings)
+		}
+
+		s, st = ingestKeys(t, capFile)
+		if c := s.conns[0]; c.Decrypted || c.SNI != "example.ulfheim.net" || c.TLSVersion != tc.version || !slices.Contains(c.Warnings, WarnTLSWithoutKeys) {
+			t.Errorf("%s without keys: %+v", tc.name, *c)
+		}
+		if st.Counters["tls_undecrypted"] != 1 || len(st.Warnings) != 1 {
+			t.Errorf("%s without keys: counters %v, warnings %q", tc.name, st.Counters, st.Warnings)
+		}
+	}
+}
+
+var tlsFixtures = []struct{ capture, keylog, served string }{
+	{"curl-https.pcap", "curl-https.keylog", "curl-https.served.ndjson"},
+	{"curl-https-dsb.pcapng", "", "curl-https.served.ndjson"},
+	{"chromium-https.pcap", "chromium-https.keylog", "chromium-https.served.ndjson"},
+	{"chromium-https-dsb.pcapng", "", "chromium-https.served.ndjson"},
+}
+
+// servedTLSKey adds what the TLS fixtures must also get right: the protocol,
+// TLS and whether a Cookie was sent.
+func servedTLSKey(s served) string {
+	proto := s.Proto
+	if proto == "HTTP/2.0" {
+		proto = storage.ProtoHTTP2
+	}
+	return fmt.Sprintf("%s tls=%v cookie=%v %s", proto, s.TLS, s.Cookie, s.key())
+}
+
+func exchangeTLSKey(e *storage.Exchange) string {
+	return fmt.Sprintf("%s tls=%v cookie=%v %s", e.Proto, e.TLS, e.RequestHeaders.Value("Cookie") != "", exchangeServedKey(e))
+}
+
+// TestRecordedTLSFixturesAreDecrypted: every exchange the fixture server
+// answered (h2 and HTTP/1.1, TLS 1.2 and 1.3, WebSocket handshakes on their
+// own HTTP/1.1 TLS connections) is rebuilt from the pcap with its key log
+// and from the pcapng with the secrets embedded and no key log.
+func TestRecordedTLSFixturesAreDecrypted(t *testing.T) {
+	dir := fixtureDir(t)
+	for _, tc := range tlsFixtures {
+		t.Run(tc.capture, func(t *testing.T) {
+			var keys []string
+			if tc.keylog != "" {
+				keys = append(keys, filepath.Join(dir, tc.keylog))
+			}
+			s, st := ingestKeys(t, filepath.Join(dir, tc.capture), keys...)
+			got := map[string]int{}
+			for _, e := range s.ex {
+				got[exchangeTLSKey(e)]++
+				if scheme := e.URL()[:strings.Index(e.URL(), ":")]; e.TLS != (scheme == "https" || scheme == "wss") {
+					t.Errorf("TLS %v but URL %s", e.TLS, e.URL())
+				}
+				if len(e.Warnings) != 0 {
+					t.Errorf("%s: warnings %q", exchangeTLSKey(e), e.Warnings)
+				}
+			}
+			want := readServed(t, filepath.Join(dir, tc.served))
+			ws := 0
+			for _, w := range want {
+				k := servedTLSKey(w)
+				if got[k] == 0 {
+					t.Errorf("served request not rebuilt: %s", k)
+					continue
+				}
+				got[k]--
+				if w.Status == 101 {
+					ws++
+				}
+			}
+			if len(s.ex) != len(want) {
+				t.Errorf("%d exchanges, %d served; warnings %q", len(s.ex), len(want), st.Warnings)
+			}
+			tlsConns := 0
+			for _, c := range s.conns {
+				if !c.TLS {
+					continue
+				}
+				tlsConns++
+				if !c.Decrypted || c.SNI == "" || c.ALPN == "" || c.TLSVersion == "" || c.Cipher == "" || len(c.Warnings) != 0 {
+					t.Errorf("connection %+v", *c)
+				}
+			}
+			if st.Counters["tls_decrypted"] != int64(tlsConns) || st.Counters["tls_undecrypted"] != 0 || st.Counters["http.upgraded_websocket"] != int64(ws) {
+				t.Errorf("%d TLS connections, %d WebSockets; counters %v", tlsConns, ws, st.Counters)
+			}
+			if len(st.Warnings) != 0 {
+				t.Errorf("warnings %q", st.Warnings)
+			}
+		})
+	}
+}
+
+// TestCurlFixtureCoversBothVersionsAndProtocols guards the fixture itself:
+// the curl runs are HTTP/1.1 and h2, each over TLS 1.2 and 1.3.
+func TestCurlFixtureCoversBothVersionsAndProtocols(t *testing.T) {
+	dir := fixtureDir(t)
+	s, _ := ingestKeys(t, filepath.Join(dir, "curl-https.pcap"), filepath.Join(dir, "curl-https.keylog"))
+	seen := map[string]bool{}
+	for _, c := range s.conns {
+		seen[c.TLSVersion+" "+c.ALPN] = true
+	}
+	for _, k := range []string{"TLS 1.2 http/1.1", "TLS 1.3 http/1.1", "TLS 1.2 h2", "TLS 1.3 h2"} {
+		if !seen[k] {
+			t.Errorf("no %s connection; have %v", k, seen)
+		}
+	}
+}
+
+// TestRecordedTLSFixturesWithLossReorderAndDuplication degrades the
+// decrypted captures (3% of packets missing from the capture, 10%
+// reordered, 1% duplicated; three seeds each). An exchange is intact when
+// no packet of its connection was dropped up to its last packet: HTTP/2
+// compresses headers against the connection's history (HPACK), so a lost
+// record may spoil every later stream; TLS record sequence numbers, too,
+// run over the whole connection. Every intact exchange must be rebuilt as
+// in the clean capture, and whatever differs from it must say why.
+func TestRecordedTLSFixturesWithLossReorderAndDuplication(t *testing.T) {
+	dir := fixtureDir(t)
+	for _, f := range []string{"chromium-https", "curl-https"} {
+		clean, err := os.ReadFile(filepath.Join(dir, f+".pcap"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		keys := filepath.Join(dir, f+".keylog")
+		read := func(data []byte) *memSink {
+			s := &memSink{}
+			if _, err := Read(context.Background(), bytes.NewReader(data), f, Options{Keylogs: []string{keys}}, s); err != nil {
+				t.Fatal(err)
+			}
+			return s
+		}
+		want := read(clean)
+		known := map[string]bool{}
+		for _, e := range want.ex {
+			known[exchangeServedKey(e)] = true
+		}
+		for seed := int64(1); seed <= 3; seed++ {
+			var degraded bytes.Buffer
+			rep, err := lossy.Mangle(bytes.NewReader(clean), &degraded, lossy.Options{Drop: 0.03, Reorder: 0.10, Duplicate: 0.01, Seed: seed})
+			if err != nil {
+				t.Fatal(err)
+			}
+			hit := damagedFromConnStart(t, clean, rep.Dropped, want.ex)
+			got := read(degraded.Bytes())
+			have := map[string]int{}
+			for _, e := range got.ex {
+				have[e.Client+" "+exchangeServedKey(e)+e.Started.String()]++
+				if len(e.Warnings) == 0 && !known[exchangeServedKey(e)] {
+					t.Errorf("%s seed %d: exchange not in the clean capture: %s %s %q", f, seed, e.Proto, exchangeServedKey(e), e.Warnings)
+				}
+			}
+			intact := 0
+			for i, w := range want.ex {
+				if hit[i] {
+					continue
+				}
+				intact++
+				if have[w.Client+" "+exchangeServedKey(w)+w.Started.String()] == 0 {
+					t.Errorf("%s seed %d: intact exchange lost: %s %s", f, seed, w.Proto, exchangeServedKey(w))
+				}
+			}
+			t.Logf("%s seed %d: %d packets dropped, %d reordered, %d duplicated: %d of %d exchanges intact; %d stored",
+				f, seed, len(rep.Dropped), len(rep.Reordered), len(rep.Duplicated), intact, len(want.ex), len(got.ex))
+		}
+	}
+}
+
+// damagedFromConnStart marks the exchanges of a connection that lost a
+// payload packet at or before the exchange's last packet.
+func damagedFromConnStart(t *testing.T, capture []byte, dropped []int64, ex []*storage.Exchange) map[int]bool {
+	t.Helper()
+	out := map[int]bool{}
+	for i, e := range ex {
+		first := *e
+		first.FirstPacket = 1
+		if damaged(t, capture, dropped, []*storage.Exchange{&first})[0] {
+			out[i] = true
+		}
+	}
+	return out
+}
+
+// BenchmarkPipelineTLS is the whole pipeline over the decrypted Chromium
+// capture (TLS 1.3, h2 and HTTP/1.1), against the same session in
+// cleartext: the ns/exchange figures compare.
+func BenchmarkPipelineTLS(b *testing.B) {
+	dir := filepath.Join(repoRoot(b), "testdata", "pcap")
+	for _, tc := range []struct{ name, capture, keylog string }{
+		{"https+keys", "chromium-https.pcap", "chromium-https.keylog"},
+		{"https-nokeys", "chromium-https.pcap", ""},
+		{"http", "chromium-http.pcap", ""},
+	} {
+		data, err := os.ReadFile(filepath.Join(dir, tc.capture))
+		if err != nil {
+			b.Skip("testdata/pcap fixtures absent")
+		}
+		opts := Options{}
+		if tc.keylog != "" {
+			opts.Keylogs = []string{filepath.Join(dir, tc.keylog)}
+		}
+		b.Run(tc.name, func(b *testing.B) {
+			b.SetBytes(int64(len(data)))
+			b.ReportAllocs()
+			var n int64
+			for b.Loop() {
+				st, err := Read(context.Background(), bytes.NewReader(data), tc.capture, opts, discardSink{})
+				if err != nil {
+					b.Fatal(err)
+				}
+				n = st.Exchanges
+			}
+			if n > 0 {
+				b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/float64(n), "ns/exchange")
+			}
+		})
+	}
+}
