@@ -132,13 +132,13 @@ func TestBinaryExitCodesAndMessages(t *testing.T) {
 	}
 	cutHAR := harData[:third+40]
 
-	unreadable := write("unreadable.pcap", pcap)
+	unreadable, unreadableMsg := write("unreadable.pcap", pcap), "permission denied"
 	os.Chmod(unreadable, 0)
 	if f, err := os.Open(unreadable); err == nil {
 		// root reads anything: /proc/self/mem opens but every read at
 		// offset 0 fails, which is what an unreadable input looks like.
 		f.Close()
-		unreadable = "/proc/self/mem"
+		unreadable, unreadableMsg = "/proc/self/mem", "read: input/output error"
 	}
 
 	for _, tc := range []struct {
@@ -153,7 +153,7 @@ func TestBinaryExitCodesAndMessages(t *testing.T) {
 		{"empty file", write("empty.pcap", nil), exitUsage, "empty input", 0, true},
 		{"directory", dir, exitUsage, "is a directory", 0, true},
 		{"missing file", filepath.Join(dir, "missing.har"), exitUsage, "no such file or directory", 0, true},
-		{"unreadable file", unreadable, exitUsage, "", 0, false},
+		{"unreadable file", unreadable, exitUsage, unreadableMsg, 0, true},
 		{"truncated pcap", write("cut.pcap", cutPcap), exitPartial, fmt.Sprintf("truncated packet record at byte %d", recordAt), 1, true},
 		{"HAR cut mid-entry", write("cut.har", cutHAR), exitPartial, "entry 2 at byte ", 2, false},
 	} {

@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"hash"
 	"io"
+	"io/fs"
 	"os"
 	"sync/atomic"
 
@@ -83,7 +84,7 @@ func File(ctx context.Context, st *storage.Store, path string, opts Options) (*R
 		defer f.Close()
 		fi, err := f.Stat()
 		if err != nil {
-			return nil, &Error{Path: path, Err: err}
+			return nil, &Error{Path: path, Err: withoutPath(err)}
 		}
 		if fi.IsDir() {
 			return nil, &Error{Path: path, Err: errors.New("is a directory")}
@@ -91,7 +92,7 @@ func File(ctx context.Context, st *storage.Store, path string, opts Options) (*R
 		size = fi.Size()
 		h := sha256.New()
 		if _, err := io.Copy(h, f); err != nil {
-			return nil, &Error{Path: path, Err: err}
+			return nil, &Error{Path: path, Err: withoutPath(err)}
 		}
 		sum = hex.EncodeToString(h.Sum(nil))
 		if prev, err := st.FindInput(ctx, sum); err != nil {
@@ -239,6 +240,16 @@ func ingestHAR(ctx context.Context, r io.Reader, path string, opts Options, w *s
 		return &Error{Path: path, Partial: n > 0, Err: err}
 	}
 	return nil
+}
+
+// withoutPath drops the file name an *fs.PathError repeats ("read x: EIO"
+// becomes "read: EIO"): Error already starts with the path.
+func withoutPath(err error) error {
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		return fmt.Errorf("%s: %w", pe.Op, pe.Err)
+	}
+	return err
 }
 
 func trimPathPrefix(msg, path string) string {
