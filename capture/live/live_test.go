@@ -4,6 +4,8 @@ package live
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"fmt"
 	"io"
 	"net"
@@ -19,6 +21,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/corscope/corscope/capture"
+	"github.com/corscope/corscope/capture/keylog"
 	"github.com/corscope/corscope/internal/analysisrun"
 	"github.com/corscope/corscope/internal/fixtureserver"
 	"github.com/corscope/corscope/storage"
@@ -339,5 +342,81 @@ func TestOpenErrorsAreOneLine(t *testing.T) {
 	}
 	if _, err := Open(SourceConfig{Interface: "any", Promisc: true}); err == nil {
 		t.Fatal("promiscuous any accepted")
+	}
+}
+
+// TestLiveDecryptsTLSWithAGrowingKeyLog captures HTTPS on lo while the
+// server appends its session secrets to a key log, as a browser does.
+func TestLiveDecryptsTLSWithAGrowingKeyLog(t *testing.T) {
+	skipUnlessPermitted(t)
+	logPath := filepath.Join(t.TempDir(), "keys.log")
+	kl, err := os.OpenFile(logPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer kl.Close()
+	srv, err := fixtureserver.Start(fixtureserver.Config{DisableHTTP: true, KeyLog: kl})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close()
+
+	keys := keylog.New(0)
+	if err := keys.WatchFile(logPath); err != nil {
+		t.Fatal(err)
+	}
+	st, err := storage.Open(filepath.Join(t.TempDir(), "tls.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	ready := make(chan struct{})
+	done := make(chan error, 1)
+	cfg := Config{
+		Source:  SourceConfig{Interface: "lo", Filter: Filter{Ports: []uint16{uint16(srv.HTTPSPort())}}},
+		Store:   st,
+		Capture: capture.Options{Keys: keys},
+		Ready:   func() { close(ready) },
+	}
+	go func() { _, err := Run(ctx, cfg); done <- err }()
+	<-ready
+
+	pool := x509.NewCertPool()
+	pool.AppendCertsFromPEM(srv.CertPEM())
+	tr := &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool, ServerName: fixtureserver.APIHost}}
+	defer tr.CloseIdleConnections()
+	client := &http.Client{Transport: tr, Timeout: 5 * time.Second}
+	for _, origin := range []string{"https://evil.example", "https://attacker.example"} {
+		req, _ := http.NewRequest("GET", "https://"+srv.HTTPSAddr()+"/reflect", nil)
+		req.Host = fixtureserver.APIHost
+		req.Header.Set("Origin", origin)
+		req.Header.Set("Cookie", "sid=1")
+		resp, err := client.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+	}
+	// Decrypted while running: the key log is re-read as it grows.
+	deadline := time.Now().Add(5 * time.Second)
+	for len(stored(t, st)) < 2 && time.Now().Before(deadline) {
+		time.Sleep(100 * time.Millisecond)
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	got := stored(t, st)
+	want := []sent{
+		{"GET", "/reflect", "https://evil.example", 200},
+		{"GET", "/reflect", "https://attacker.example", 200},
+	}
+	if !slices.Equal(got, want) {
+		ins, _ := st.Inputs(context.Background())
+		b, _ := os.ReadFile(logPath)
+		t.Fatalf("decrypted exchanges %v, want %v (input: %+v) keys %+v growing %v log %d bytes", got, want, ins, keys.Stats(), keys.Growing(), len(b))
 	}
 }

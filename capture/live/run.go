@@ -21,6 +21,55 @@ import (
 // the stop request: enough for the ring's last block to be handed over.
 const stopDrain = 200 * time.Millisecond
 
+// keyReload is how often watched key logs are re-read for new lines.
+const keyReload = 50 * time.Millisecond
+
+// keysDue says whether a packet calls for re-reading the key logs before
+// it is decoded: a ring block hands over a whole handshake at once, faster
+// than the periodic re-read, and a session's secrets are logged before its
+// peer's handshake flight (record type 0x16) or Finished (0x14 ChangeCipherSpec
+// first) goes out. Application data (0x17) re-reads at most every 5 ms.
+func keysDue(p []byte, since time.Duration) bool {
+	switch tlsRecordAtStart(p) {
+	case 0x14, 0x16:
+		return true
+	case 0x17:
+		return since >= 5*time.Millisecond
+	}
+	return false
+}
+
+// tlsRecordAtStart returns the TLS record type a raw IP packet's TCP
+// payload starts with, or 0.
+func tlsRecordAtStart(p []byte) byte {
+	if len(p) < 1 {
+		return 0
+	}
+	var off int
+	switch p[0] >> 4 {
+	case 4:
+		if len(p) < 20 || p[9] != 6 {
+			return 0
+		}
+		off = int(p[0]&0xf) * 4
+	case 6:
+		if len(p) < 40 || p[6] != 6 {
+			return 0
+		}
+		off = 40
+	default:
+		return 0
+	}
+	if len(p) < off+13 {
+		return 0
+	}
+	off += int(p[off+12]>>4) * 4
+	if len(p) >= off+3 && p[off] >= 0x14 && p[off] <= 0x17 && p[off+1] == 3 && p[off+2] <= 4 {
+		return p[off]
+	}
+	return 0
+}
+
 // Run captures until ctx is done (SIGINT, SIGTERM, --duration), then
 // flushes every pending exchange, runs the final analysis and records the
 // input as complete. Errors opening the capture are returned before
@@ -72,7 +121,8 @@ func Run(ctx context.Context, cfg Config) (*Summary, error) {
 	}
 
 	var runErr error
-	lastTick := time.Now()
+	keylogMissing := false
+	lastTick, lastKeys := time.Now(), time.Now()
 	var stopAt time.Time
 	for {
 		if stopAt.IsZero() && ctx.Err() != nil {
@@ -80,6 +130,20 @@ func Run(ctx context.Context, cfg Config) (*Summary, error) {
 		}
 		data, info, err := src.Next()
 		now := info.Time
+		if err != nil {
+			now = time.Now()
+		}
+		if keys := cfg.Capture.Keys; keys != nil && (now.Sub(lastKeys) >= keyReload || (err == nil && keysDue(data, now.Sub(lastKeys)))) {
+			// Browsers append a line per TLS session; reading it before the
+			// session's records come out of the ring lets them decrypt at once.
+			lastKeys = now
+			if _, kerr := keys.Reload(); kerr != nil && !keylogMissing {
+				keylogMissing = true
+				if cfg.Log != nil {
+					fmt.Fprintf(cfg.Log, "warning: %v (still watching)\n", kerr)
+				}
+			}
+		}
 		switch {
 		case err == nil:
 			stream.Packet(LinkType, data, info.Time)
@@ -89,7 +153,6 @@ func Run(ctx context.Context, cfg Config) (*Summary, error) {
 				}
 			}
 		case errors.Is(err, ErrTimeout):
-			now = time.Now()
 			if !stopAt.IsZero() {
 				stopAt = now // nothing left in the ring
 			}
@@ -113,6 +176,9 @@ func Run(ctx context.Context, cfg Config) (*Summary, error) {
 		}
 	}
 
+	if keys := cfg.Capture.Keys; keys != nil {
+		keys.Reload() // secrets of the last sessions, before their records are given up
+	}
 	stats := stream.Close(time.Now())
 	stopAnalyzer()
 	anDone.Wait()

@@ -2,8 +2,10 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"net"
 	"net/netip"
 	"os"
@@ -16,6 +18,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/corscope/corscope/capture"
+	"github.com/corscope/corscope/capture/keylog"
 	"github.com/corscope/corscope/capture/live"
 	"github.com/corscope/corscope/internal/analysisrun"
 	"github.com/corscope/corscope/storage"
@@ -91,6 +94,16 @@ func runCapture(ctx context.Context, g *globalFlags, f *captureFlags, log io.Wri
 	}
 	copts := capture.Options{}
 	copts.HTTP.MaxBody = g.maxBody
+	if len(g.keylogs) > 0 {
+		// Watched, not read once: browsers append a line per session.
+		keys := keylog.New(0)
+		for _, p := range g.keylogs {
+			if err := keys.WatchFile(p); err != nil && !errors.Is(err, fs.ErrNotExist) {
+				return withCode(exitUsage, err)
+			}
+		}
+		copts.Keys = keys
+	}
 	status := log
 	if g.quiet {
 		status = nil
@@ -107,9 +120,6 @@ func runCapture(ctx context.Context, g *globalFlags, f *captureFlags, log io.Wri
 		Ready: func() {
 			if status != nil {
 				fmt.Fprintf(status, "capturing on %s into %s; Ctrl-C stops\n", f.iface, st.Path())
-				if len(g.keylogs) > 0 {
-					fmt.Fprintln(status, "note: --keylog is not used by live capture yet: TLS connections are counted, not decrypted")
-				}
 			}
 		},
 	}
