@@ -420,3 +420,60 @@ func TestLiveDecryptsTLSWithAGrowingKeyLog(t *testing.T) {
 		t.Fatalf("decrypted exchanges %v, want %v (input: %+v) keys %+v growing %v log %d bytes", got, want, ins, keys.Stats(), keys.Growing(), len(b))
 	}
 }
+
+// TestLivePausesSlowPeriodicAnalysis: once a run takes longer than the
+// budget, periodic analysis stops; the final run still covers everything.
+func TestLivePausesSlowPeriodicAnalysis(t *testing.T) {
+	skipUnlessPermitted(t)
+	srv := startFixtures(t)
+	st, err := storage.Open(filepath.Join(t.TempDir(), "slow.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var mu sync.Mutex
+	var runs []int64 // exchanges stored when each run started
+	ready := make(chan struct{})
+	done := make(chan *Summary, 1)
+	cfg := Config{
+		Source: SourceConfig{Interface: "lo", Filter: Filter{Ports: []uint16{uint16(srv.HTTPPort())}}},
+		Store:  st,
+		Analyze: func(ctx context.Context) (*storage.Analysis, error) {
+			n, _ := st.Count(ctx, "exchanges")
+			mu.Lock()
+			runs = append(runs, n)
+			mu.Unlock()
+			time.Sleep(60 * time.Millisecond)
+			return analysisrun.Run(ctx, st, nil, "test")
+		},
+		AnalyzeEvery: 50 * time.Millisecond, AnalyzeBudget: 20 * time.Millisecond,
+		Ready: func() { close(ready) },
+	}
+	go func() {
+		s, err := Run(ctx, cfg)
+		if err != nil {
+			t.Error(err)
+		}
+		done <- s
+	}()
+	<-ready
+	browse(t, srv)
+	time.Sleep(400 * time.Millisecond)
+	want := browse(t, srv)
+	time.Sleep(200 * time.Millisecond)
+	cancel()
+	sum := <-done
+	if sum == nil || !sum.AnalysisPaused {
+		t.Fatalf("summary %+v: periodic analysis not paused", sum)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if len(runs) != 2 || runs[1] != int64(2*len(want)) {
+		t.Fatalf("analysis runs saw %v exchanges; want one periodic run, then the final over all %d", runs, 2*len(want))
+	}
+	if !hasFinding(t, st, "cors-reflect-any-credentials") {
+		t.Fatal("final analysis saved no finding")
+	}
+}

@@ -160,6 +160,10 @@ func Run(ctx context.Context, cfg Config) (*Summary, error) {
 			runErr = err
 			stopAt = time.Now()
 		}
+		if stopAt.IsZero() && an.failed.Load() {
+			// The database writer gave up: capturing on would lose everything.
+			stopAt = time.Now()
+		}
 		if now.Sub(lastTick) >= time.Second {
 			// Quiet connections close by capture time, which on a live
 			// socket is the wall clock.
@@ -252,6 +256,7 @@ type analyzer struct {
 	lastRun  time.Duration
 	// cancelled: the last run was stopped through its context
 	cancelled bool
+	failed    atomic.Bool // the writer failed: the capture loop stops
 	seen      map[string]bool
 	err       error
 }
@@ -266,13 +271,13 @@ func newAnalyzer(cfg Config, w *storage.Writer, sink *countingSink, sum *Summary
 	return &analyzer{cfg: cfg, w: w, sink: sink, sum: sum, analyzed: -1, seen: map[string]bool{}}
 }
 
-// loop re-runs the analysis about every AnalyzeEvery. A full run grows
-// with the database; when one takes longer than a quarter of the interval
-// the next waits four times as long, so analysis never takes more than a
-// fifth of a core from the capture.
 // pending reports exchanges stored since the last completed run.
 func (a *analyzer) pending() bool { return a.sink.n.Load() != a.analyzed }
 
+// loop re-runs the analysis about every AnalyzeEvery. A full run grows
+// with the database: the next waits four times as long as the last took,
+// so analysis takes at most a fifth of a core from the capture, and once
+// a run exceeds AnalyzeBudget only the writer is checked from then on.
 func (a *analyzer) loop(ctx context.Context) {
 	t := time.NewTimer(a.cfg.AnalyzeEvery)
 	defer t.Stop()
@@ -281,17 +286,26 @@ func (a *analyzer) loop(ctx context.Context) {
 		case <-ctx.Done():
 			return
 		case <-t.C:
-			a.run(ctx, false)
-			if a.lastRun > a.cfg.AnalyzeBudget {
-				a.sum.AnalysisPaused = true
-				if a.cfg.Log != nil {
-					fmt.Fprintf(a.cfg.Log, "periodic analysis paused: a run over %d exchanges took %s; findings are updated at the end (or run 'corscope analyze')\n",
-						a.analyzed, a.lastRun.Round(time.Millisecond))
-				}
+		}
+		if a.sum.AnalysisPaused {
+			// Still flush now and then: a failed writer must stop the capture.
+			if err := a.w.Flush(); err != nil {
+				a.err = err
+				a.failed.Store(true)
 				return
 			}
-			t.Reset(max(a.cfg.AnalyzeEvery, 4*a.lastRun))
+			t.Reset(a.cfg.AnalyzeEvery)
+			continue
 		}
+		a.run(ctx, false)
+		if a.lastRun > a.cfg.AnalyzeBudget {
+			a.sum.AnalysisPaused = true
+			if a.cfg.Log != nil {
+				fmt.Fprintf(a.cfg.Log, "periodic analysis paused: a run over %d exchanges took %s; findings are updated at the end (or run 'corscope analyze')\n",
+					a.analyzed, a.lastRun.Round(time.Millisecond))
+			}
+		}
+		t.Reset(max(a.cfg.AnalyzeEvery, 4*a.lastRun))
 	}
 }
 
@@ -307,6 +321,7 @@ func (a *analyzer) run(ctx context.Context, final bool) {
 	if !final {
 		if err := a.w.Flush(); err != nil {
 			a.err = err
+			a.failed.Store(true)
 			return
 		}
 	}
