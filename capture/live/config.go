@@ -34,7 +34,10 @@ type Config struct {
 	NoBodies bool
 	// Write, when set, keeps the raw packets in pcapng files rotated at
 	// RotateBytes (0: never) keeping the newest RotateKeep (≤ 0: all).
-	Write       string
+	Write string
+	// Keylogs are the key log files behind Capture.Keys: their new lines
+	// go into the written files as Decryption Secrets Blocks.
+	Keylogs     []string
 	RotateBytes int64
 	RotateKeep  int
 	// Analyze re-runs the analyzer over the whole database and saves the

@@ -378,6 +378,8 @@ func TestLiveDecryptsTLSWithAGrowingKeyLog(t *testing.T) {
 		Source:  SourceConfig{Interface: "lo", Filter: Filter{Ports: []uint16{uint16(srv.HTTPSPort())}}},
 		Store:   st,
 		Capture: capture.Options{Keys: keys},
+		Write:   filepath.Join(t.TempDir(), "tls.pcapng"),
+		Keylogs: []string{logPath},
 		Ready:   func() { close(ready) },
 	}
 	go func() { _, err := Run(ctx, cfg); done <- err }()
@@ -418,6 +420,12 @@ func TestLiveDecryptsTLSWithAGrowingKeyLog(t *testing.T) {
 		ins, _ := st.Inputs(context.Background())
 		b, _ := os.ReadFile(logPath)
 		t.Fatalf("decrypted exchanges %v, want %v (input: %+v) keys %+v growing %v log %d bytes", got, want, ins, keys.Stats(), keys.Growing(), len(b))
+	}
+	// The written capture carries the secrets: it decrypts without --keylog.
+	var fromFile collect
+	fst, err := capture.ReadFile(context.Background(), cfg.Write, capture.Options{}, &fromFile)
+	if err != nil || fromFile.n != 2 || len(fst.Secrets) == 0 {
+		t.Fatalf("%s: %d exchanges, %d secrets blocks, %v; want 2 decrypted from its own DSBs", cfg.Write, fromFile.n, len(fst.Secrets), err)
 	}
 }
 

@@ -1,7 +1,9 @@
 package live
 
 import (
+	"bytes"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -31,7 +33,15 @@ type RotatingWriter struct {
 	ids     map[int]int // interface index → pcapng interface id in this file
 	files   []string    // files written, oldest first
 	name    func(ifIndex int) string
+	// secrets is the TLS key log text seen so far: every new file starts
+	// with it in a Decryption Secrets Block, so each file decrypts alone.
+	secrets  []byte
+	overflow []byte // lines beyond maxSecrets waiting for the current file's start
 }
+
+// maxSecrets bounds the key log text repeated at the start of each file;
+// beyond it, new lines still go to the current file only.
+const maxSecrets = 16 << 20
 
 // NewRotatingWriter creates path (mode 0600: captures hold cookies). A
 // maxBytes of 0 never rotates; keep ≤ 0 keeps every file.
@@ -82,6 +92,41 @@ func (w *RotatingWriter) start(ifIndex int) error {
 	}
 	w.ng = ng
 	w.ids[ifIndex] = 0
+	for _, b := range [][]byte{w.secrets, w.overflow} {
+		if len(b) > 0 {
+			if err := w.writeSecrets(b); err != nil {
+				return err
+			}
+		}
+	}
+	w.overflow = nil
+	return nil
+}
+
+// AddSecrets records new TLS key log lines (NSS format) in a Decryption
+// Secrets Block ahead of the packets that follow, as Wireshark expects.
+func (w *RotatingWriter) AddSecrets(keylog []byte) error {
+	if len(keylog) == 0 {
+		return nil
+	}
+	kept := len(w.secrets)+len(keylog) <= maxSecrets
+	if kept {
+		w.secrets = append(w.secrets, keylog...)
+	}
+	if w.ng == nil {
+		if !kept {
+			w.overflow = append(w.overflow, keylog...)
+		}
+		return nil // the section starts with the next packet, secrets first
+	}
+	return w.writeSecrets(keylog)
+}
+
+func (w *RotatingWriter) writeSecrets(b []byte) error {
+	if err := w.ng.WriteDecryptionSecretsBlock(pcapgo.DSB_SECRETS_TYPE_TLS, b); err != nil {
+		return fmt.Errorf("write packets to %s: %w", w.fileName(), err)
+	}
+	w.written += int64(len(b)) + 32
 	return nil
 }
 
@@ -158,3 +203,37 @@ func (w *RotatingWriter) Files() []string { return append([]string(nil), w.files
 
 // Close flushes and closes the current file.
 func (w *RotatingWriter) Close() error { return w.closeFile() }
+
+// keyTail reads the complete lines appended to key log files since the
+// last call, for the Decryption Secrets Blocks of the written capture.
+type keyTail struct {
+	paths []string
+	offs  []int64
+}
+
+func newKeyTail(paths []string) *keyTail {
+	return &keyTail{paths: paths, offs: make([]int64, len(paths))}
+}
+
+func (k *keyTail) next() []byte {
+	var out []byte
+	for i, p := range k.paths {
+		f, err := os.Open(p)
+		if err != nil {
+			continue // not created yet: the browser starts later
+		}
+		if st, err := f.Stat(); err == nil && st.Size() < k.offs[i] {
+			k.offs[i] = 0 // truncated or replaced
+		}
+		var b []byte
+		if _, err := f.Seek(k.offs[i], io.SeekStart); err == nil {
+			b, _ = io.ReadAll(io.LimitReader(f, maxSecrets))
+		}
+		f.Close()
+		if end := bytes.LastIndexByte(b, '\n'); end >= 0 {
+			out = append(out, b[:end+1]...)
+			k.offs[i] += int64(end + 1)
+		}
+	}
+	return out
+}

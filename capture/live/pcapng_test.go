@@ -6,6 +6,7 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -23,6 +24,10 @@ func TestRotatingWriterRotatesAndKeepsTheNewest(t *testing.T) {
 	names := func(i int) string { return fmt.Sprintf("if%d", i) }
 	w, err := NewRotatingWriter(path, 4096, 2, layers.LinkTypeRaw, names)
 	if err != nil {
+		t.Fatal(err)
+	}
+	secret := []byte("CLIENT_RANDOM " + strings.Repeat("ab", 32) + " " + strings.Repeat("cd", 48) + "\n")
+	if err := w.AddSecrets(secret); err != nil {
 		t.Fatal(err)
 	}
 	cli, srv := netip.MustParseAddrPort("10.0.0.1:5000"), netip.MustParseAddrPort("10.0.0.2:80")
@@ -72,6 +77,9 @@ func TestRotatingWriterRotatesAndKeepsTheNewest(t *testing.T) {
 		fh.Close()
 		if n == 0 {
 			t.Errorf("%s holds no packet", f)
+		}
+		if sec := rd.Secrets(); len(sec) != 1 || string(sec[0].Data) != string(secret) {
+			t.Errorf("%s: secrets %v, want the key log at the start of every file", f, sec)
 		}
 		if ifs := rd.Interfaces(); len(ifs) != 2 {
 			t.Errorf("%s: %d interface blocks, want one per interface seen (2)", f, len(ifs))

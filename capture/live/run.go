@@ -105,6 +105,13 @@ func Run(ctx context.Context, cfg Config) (*Summary, error) {
 			return nil, err
 		}
 	}
+	tail := newKeyTail(cfg.Keylogs)
+	if pw != nil {
+		if err := pw.AddSecrets(tail.next()); err != nil {
+			w.Close()
+			return nil, err
+		}
+	}
 	sink := &countingSink{w: w}
 	stream := capture.NewStream(cfg.Capture, sink)
 	stream.Name = cfg.Source.Interface
@@ -137,7 +144,11 @@ func Run(ctx context.Context, cfg Config) (*Summary, error) {
 			// Browsers append a line per TLS session; reading it before the
 			// session's records come out of the ring lets them decrypt at once.
 			lastKeys = now
-			if _, kerr := keys.Reload(); kerr != nil && !keylogMissing {
+			added, kerr := keys.Reload()
+			if added > 0 && pw != nil && runErr == nil {
+				runErr = pw.AddSecrets(tail.next())
+			}
+			if kerr != nil && !keylogMissing {
 				keylogMissing = true
 				if cfg.Log != nil {
 					fmt.Fprintf(cfg.Log, "warning: %v (still watching)\n", kerr)

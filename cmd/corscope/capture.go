@@ -112,7 +112,7 @@ func runCapture(ctx context.Context, g *globalFlags, f *captureFlags, log io.Wri
 		Source:  live.SourceConfig{Interface: f.iface, Promisc: f.promisc, Filter: filter},
 		Store:   st,
 		Capture: copts, NoBodies: g.noBodies,
-		Write: f.write, RotateBytes: rotate, RotateKeep: f.rotateKeep,
+		Write: f.write, RotateBytes: rotate, RotateKeep: f.rotateKeep, Keylogs: g.keylogs,
 		Analyze: func(ctx context.Context) (*storage.Analysis, error) {
 			return analysisrun.Run(ctx, st, cfg, version)
 		},
