@@ -32,6 +32,9 @@ type Config struct {
 	Capture capture.Options
 	// NoBodies stores body sizes only.
 	NoBodies bool
+	// Transform, when set, changes each exchange before it is stored
+	// (redaction); it runs on the capture goroutine.
+	Transform func(*storage.Exchange)
 	// Write, when set, keeps the raw packets in pcapng files rotated at
 	// RotateBytes (0: never) keeping the newest RotateKeep (≤ 0: all).
 	Write string

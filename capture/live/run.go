@@ -112,7 +112,7 @@ func Run(ctx context.Context, cfg Config) (*Summary, error) {
 			return nil, err
 		}
 	}
-	sink := &countingSink{w: w}
+	sink := &countingSink{w: w, transform: cfg.Transform}
 	stream := capture.NewStream(cfg.Capture, sink)
 	stream.Name = cfg.Source.Interface
 
@@ -246,11 +246,15 @@ func Run(ctx context.Context, cfg Config) (*Summary, error) {
 // countingSink hands records to the store writer and counts exchanges for
 // the analyzer goroutine.
 type countingSink struct {
-	w *storage.Writer
-	n atomic.Int64
+	w         *storage.Writer
+	n         atomic.Int64
+	transform func(*storage.Exchange)
 }
 
 func (s *countingSink) Exchange(e *storage.Exchange) {
+	if s.transform != nil {
+		s.transform(e)
+	}
 	s.w.Exchange(e)
 	s.n.Add(1)
 }

@@ -18,6 +18,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/corscope/corscope/capture"
+	"github.com/corscope/corscope/capture/http1"
 	"github.com/corscope/corscope/capture/keylog"
 	"github.com/corscope/corscope/capture/live"
 	"github.com/corscope/corscope/internal/analysisrun"
@@ -92,8 +93,22 @@ func runCapture(ctx context.Context, g *globalFlags, f *captureFlags, log io.Wri
 		ctx, cancel = context.WithTimeout(ctx, f.duration)
 		defer cancel()
 	}
+	// The same limits (and --redact) as ingest.
+	iopts, err := g.ingestOptions()
+	if err != nil {
+		return err
+	}
+	lim := iopts.Limits
 	copts := capture.Options{}
-	copts.HTTP.MaxBody = g.maxBody
+	copts.HTTP = http1.Options{MaxBody: g.maxBody, MaxDecoded: lim.MaxDecoded, MaxHeaderBytes: lim.MaxHeaderBytes, MaxHeaders: lim.MaxHeaders}
+	copts.Reassembly.MaxConnections = lim.MaxConnections
+	copts.Reassembly.MaxBufferedPerConn = lim.MaxBufferedPerConn
+	copts.Reassembly.MaxBufferedTotal = lim.MaxBufferedTotal
+	copts.Reassembly.IdleTimeout = lim.IdleTimeout
+	var transform func(*storage.Exchange)
+	if r := iopts.Redactor; r != nil {
+		transform = func(ex *storage.Exchange) { r.Exchange(ex) }
+	}
 	if len(g.keylogs) > 0 {
 		// Watched, not read once: browsers append a line per session.
 		keys := keylog.New(0)
@@ -111,7 +126,7 @@ func runCapture(ctx context.Context, g *globalFlags, f *captureFlags, log io.Wri
 	lc := live.Config{
 		Source:  live.SourceConfig{Interface: f.iface, Promisc: f.promisc, Filter: filter},
 		Store:   st,
-		Capture: copts, NoBodies: g.noBodies,
+		Capture: copts, NoBodies: g.noBodies, Transform: transform,
 		Write: f.write, RotateBytes: rotate, RotateKeep: f.rotateKeep, Keylogs: g.keylogs,
 		Analyze: func(ctx context.Context) (*storage.Analysis, error) {
 			return analysisrun.Run(ctx, st, cfg, version)
