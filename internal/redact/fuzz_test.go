@@ -2,6 +2,7 @@ package redact
 
 import (
 	"bytes"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -16,7 +17,7 @@ func FuzzExchange(f *testing.F) {
 	f.Add("a= b ;c", "Basic", "%zz=1&%74oken=%", []byte(`{"token":"a\`))
 	r := testRedactor(f)
 	f.Fuzz(func(t *testing.T, cookie, auth, query string, body []byte) {
-		ex := &storage.Exchange{Query: query,
+		ex := &storage.Exchange{Query: query, Path: "/p;" + query, Warnings: []string{"w: " + strconv.Quote(cookie), "w " + strconv.Quote(query) + " " + strconv.Quote(auth)},
 			RequestHeaders:  storage.Headers{{Name: "Cookie", Value: cookie}, {Name: "Authorization", Value: auth}, {Name: "Referer", Value: "http://x/?" + query}},
 			ResponseHeaders: storage.Headers{{Name: "Set-Cookie", Value: cookie}, {Name: "Content-Type", Value: "application/json"}},
 			RequestBody:     append([]byte(nil), body...), ResponseBody: append([]byte(nil), body...)}

@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
+	"strconv"
 	"strings"
 
 	"github.com/corscope/corscope/storage"
@@ -107,6 +108,10 @@ func (r *Redactor) Exchange(ex *storage.Exchange) int {
 	r.headers(ex.RequestHeaders, &n)
 	r.headers(ex.ResponseHeaders, &n)
 	ex.Query = r.query(ex.Query, &n)
+	ex.Path = r.pathParams(ex.Path, &n)
+	for i, w := range ex.Warnings {
+		ex.Warnings[i] = r.warning(w, &n)
+	}
 	if len(ex.RequestBody) > 0 {
 		ex.RequestBody = r.body(ex.RequestBody, ex.RequestHeaders.Value("Content-Type"), &n)
 	}
@@ -300,7 +305,7 @@ func (r *Redactor) urlQuery(v string, n *int) string {
 	if h := strings.IndexByte(v[q:], '#'); h >= 0 {
 		end = q + h
 	}
-	if g := strings.IndexByte(v[q:end], '>'); g >= 0 { // Link: <url?x=y>; rel=...
+	if g := strings.IndexAny(v[q:end], "> "); g >= 0 { // Link: <url?x=y>; a request line's " HTTP/1.1"
 		end = q + g
 	}
 	return v[:q+1] + r.query(v[q+1:end], n) + v[end:]
@@ -352,4 +357,101 @@ func looksLikeForm(b []byte) bool {
 		}
 	}
 	return eq
+}
+
+// pathParams hashes secret-named matrix parameters in a path
+// ("/app;jsessionid=ABC").
+func (r *Redactor) pathParams(p string, n *int) string {
+	semi := strings.IndexByte(p, ';')
+	if semi < 0 || !strings.Contains(p[semi:], "=") {
+		return p
+	}
+	parts := strings.Split(p, ";")
+	changed := false
+	for i := 1; i < len(parts); i++ {
+		seg := parts[i]
+		end := strings.IndexByte(seg, '/') // the parameter ends where the next segment starts
+		if end < 0 {
+			end = len(seg)
+		}
+		name, val, ok := strings.Cut(seg[:end], "=")
+		if !ok || val == "" || !secretParam(name) || strings.HasPrefix(val, Prefix) {
+			continue
+		}
+		parts[i] = name + "=" + r.replace(val, n) + seg[end:]
+		changed = true
+	}
+	if !changed {
+		return p
+	}
+	return strings.Join(parts, ";")
+}
+
+// secretWords mark wire text quoted in a warning that may hold a secret.
+var secretWords = []string{"cookie", "authorization", "token", "secret", "passw", "session", "api-key", "apikey", "api_key"}
+
+// warning redacts wire text the parsers quote in warnings (malformed
+// header or request lines, trailer fields): a quoted "Name: value" is
+// redacted as that header, a quoted URL or request line by its query, and
+// other quoted text naming a secret is hashed whole.
+func (r *Redactor) warning(w string, n *int) string {
+	if !strings.Contains(w, `"`) {
+		return w
+	}
+	var b strings.Builder
+	rest := w
+	changed := false
+	for {
+		q := strings.IndexByte(rest, '"')
+		if q < 0 {
+			break
+		}
+		quoted, err := strconv.QuotedPrefix(rest[q:])
+		if err != nil {
+			break
+		}
+		text, _ := strconv.Unquote(quoted)
+		red := r.wireText(text, n)
+		b.WriteString(rest[:q])
+		if red != text {
+			b.WriteString(strconv.Quote(red))
+			changed = true
+		} else {
+			b.WriteString(quoted)
+		}
+		rest = rest[q+len(quoted):]
+	}
+	if !changed {
+		return w
+	}
+	b.WriteString(rest)
+	return b.String()
+}
+
+func (r *Redactor) wireText(text string, n *int) string {
+	if colon := strings.IndexByte(text, ':'); colon > 0 && !strings.ContainsAny(text[:colon], " \t/") {
+		h := storage.Headers{{Name: text[:colon], Value: strings.TrimLeft(text[colon+1:], " \t")}}
+		before := *n
+		r.headers(h, n)
+		if *n != before {
+			return text[:colon+1] + text[colon+1:len(text)-len(strings.TrimLeft(text[colon+1:], " \t"))] + h[0].Value
+		}
+	}
+	if strings.Contains(text, "?") {
+		before := *n
+		out := r.urlQuery(text, n)
+		if *n != before {
+			return out
+		}
+	}
+	if !strings.ContainsAny(strings.TrimSpace(text), "=: ") || strings.Contains(text, Prefix) {
+		return text // a bare header name, or text redacted already
+	}
+	lower := strings.ToLower(text)
+	for _, s := range secretWords {
+		if strings.Contains(lower, s) {
+			return r.replace(text, n)
+		}
+	}
+	return text
 }

@@ -126,3 +126,37 @@ func TestBodiesWithoutContentType(t *testing.T) {
 		}
 	}
 }
+
+func TestPathParametersAndWarnings(t *testing.T) {
+	r := testRedactor(t)
+	h := r.Hash
+	ex := &storage.Exchange{
+		Path: "/app;jsessionid=ABC123/x;v=2",
+		Warnings: []string{
+			`malformed header line ignored: "Cookie sid=abc" (and 2 more)`,
+			`malformed request line: "GET /a?token=T1 HTTP/1.1 junk"`,
+			`trailer fields: "X-Auth-Token: zz" "Server-Timing: db;dur=53"`,
+			`whitespace before colon in header "Cookie "`,
+			`no response in capture`,
+		},
+	}
+	r.Exchange(ex)
+	want := []string{
+		`malformed header line ignored: "` + h("Cookie sid=abc") + `" (and 2 more)`,
+		`malformed request line: "GET /a?token=` + h("T1") + ` HTTP/1.1 junk"`,
+		`trailer fields: "X-Auth-Token: ` + h("zz") + `" "Server-Timing: db;dur=53"`,
+		`whitespace before colon in header "Cookie "`,
+		`no response in capture`,
+	}
+	if ex.Path != "/app;jsessionid="+h("ABC123")+"/x;v=2" {
+		t.Errorf("path %q", ex.Path)
+	}
+	for i := range want {
+		if ex.Warnings[i] != want[i] {
+			t.Errorf("warning %d: %q\nwant       %q", i, ex.Warnings[i], want[i])
+		}
+	}
+	if again := r.Exchange(ex); again != 0 {
+		t.Errorf("second pass replaced %d", again)
+	}
+}
