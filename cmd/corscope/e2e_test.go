@@ -41,8 +41,8 @@ func TestMain(m *testing.M) {
 type binResult struct {
 	stdout, stderr string
 	code           int
-	wall           time.Duration
-	maxRSS         int64 // bytes
+	wall, cpu      time.Duration // cpu: user + system, steadier than wall on a loaded machine
+	maxRSS         int64         // bytes
 }
 
 // runBin runs the binary with stdin (may be nil) and checks what must hold
@@ -64,6 +64,7 @@ func runBin(t *testing.T, stdin io.Reader, args ...string) binResult {
 	r.code = cmd.ProcessState.ExitCode()
 	if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
 		r.maxRSS = int64(ru.Maxrss) * 1024 // Linux reports KiB
+		r.cpu = time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 	}
 	for _, bad := range []string{"goroutine ", "panic:", "runtime error", "internal error"} {
 		if strings.Contains(r.stderr, bad) {
