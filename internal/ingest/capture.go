@@ -12,13 +12,13 @@ import (
 // writerSink hands what the capture pipeline rebuilds to the store writer.
 type writerSink struct {
 	w        *storage.Writer
-	prep     *preparer
+	prep     *Preparer
 	n        int
 	progress func()
 }
 
 func (s *writerSink) Exchange(ex *storage.Exchange) {
-	s.prep.exchange(ex)
+	s.prep.Exchange(ex)
 	s.w.Exchange(ex)
 	s.n++
 	if s.n%1024 == 0 {
@@ -29,8 +29,8 @@ func (s *writerSink) Exchange(ex *storage.Exchange) {
 func (s *writerSink) Connection(c *storage.Connection) { s.w.Connection(c) }
 
 func ingestCapture(ctx context.Context, r io.Reader, path string, opts Options, w *storage.Writer, in *storage.Input,
-	res *Result, prep *preparer, progress func()) error {
-	copts := opts.Limits.capture(opts.MaxBody)
+	res *Result, prep *Preparer, progress func()) error {
+	copts := opts.Limits.CaptureOptions(opts.MaxBody)
 	copts.Keylogs = opts.Keylogs
 	stats, err := capture.Read(ctx, r, path, copts, &writerSink{w: w, prep: prep, progress: progress})
 	if stats.Format != "" {

@@ -132,7 +132,7 @@ func File(ctx context.Context, st *storage.Store, path string, opts Options) (*R
 		return nil, &Error{Path: path, Err: err}
 	}
 	res := &Result{}
-	prep := &preparer{tally: newLimitTally(opts.MaxBody, opts.NoBodies), redactor: opts.Redactor}
+	prep := NewPreparer(opts)
 	progress := func() {
 		if opts.Progress != nil {
 			opts.Progress(counter.n.Load(), size, w.Count())
@@ -145,7 +145,7 @@ func File(ctx context.Context, st *storage.Store, path string, opts Options) (*R
 	default:
 		readErr = ingestCapture(ctx, br, path, opts, w, &in, res, prep, progress)
 	}
-	prep.finish(&in)
+	prep.Finish(&in)
 	werr := w.Close()
 	progress()
 	if werr != nil {
@@ -198,14 +198,14 @@ func (c *countingReader) Read(p []byte) (int, error) {
 }
 
 func ingestHAR(ctx context.Context, r io.Reader, path string, opts Options, w *storage.Writer, in *storage.Input,
-	res *Result, prep *preparer, progress func()) error {
+	res *Result, prep *Preparer, progress func()) error {
 	linker := har.NewLinker()
 	n := 0
-	sum, err := har.Read(r, opts.Limits.har(path, opts.MaxBody), func(ex *storage.Exchange) error {
+	sum, err := har.Read(r, opts.Limits.HAROptions(path, opts.MaxBody), func(ex *storage.Exchange) error {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		prep.exchange(ex)
+		prep.Exchange(ex)
 		w.Exchange(ex)
 		linker.Observe(ex)
 		n++

@@ -40,7 +40,9 @@ const (
 	warnHeaderFieldsCapPrefix = "header fields over the cap of "
 )
 
-func (l Limits) capture(maxBody int64) capture.Options {
+// CaptureOptions are the capture pipeline's options for these limits and
+// stored-body cap (live capture uses them too).
+func (l Limits) CaptureOptions(maxBody int64) capture.Options {
 	var o capture.Options
 	o.HTTP = http1.Options{MaxBody: maxBody, MaxDecoded: l.MaxDecoded, MaxHeaderBytes: l.MaxHeaderBytes, MaxHeaders: l.MaxHeaders}
 	o.Reassembly.MaxConnections = l.MaxConnections
@@ -50,7 +52,8 @@ func (l Limits) capture(maxBody int64) capture.Options {
 	return o
 }
 
-func (l Limits) har(path string, maxBody int64) har.Options {
+// HAROptions are the HAR reader's options for these limits.
+func (l Limits) HAROptions(path string, maxBody int64) har.Options {
 	return har.Options{Path: path, MaxBody: maxBody, MaxEntryBytes: l.MaxHAREntry}
 }
 
@@ -120,16 +123,27 @@ func (t *limitTally) summary() string {
 	return "limits hit (exchanges flagged): " + strings.Join(parts, ", ")
 }
 
-// preparer readies each exchange for the store: it counts and flags the
-// limits hit and, with a Redactor, replaces secrets.
-type preparer struct {
+// Preparer readies each exchange for the store: it counts and flags the
+// limits hit and, with a Redactor, replaces secrets. File uses one per
+// input; live capture can use one per session. Not safe for concurrent use.
+type Preparer struct {
 	tally    *limitTally
 	redactor *redact.Redactor
 	redacted int64 // exchanges changed
 	values   int64 // values replaced
 }
 
-func (p *preparer) exchange(ex *storage.Exchange) {
+// NewPreparer returns a Preparer for opts (MaxBody, NoBodies, Redactor).
+func NewPreparer(opts Options) *Preparer {
+	maxBody := opts.MaxBody
+	if maxBody == 0 {
+		maxBody = 1 << 20
+	}
+	return &Preparer{tally: newLimitTally(maxBody, opts.NoBodies), redactor: opts.Redactor}
+}
+
+// Exchange flags, counts and redacts ex in place; call it before storing.
+func (p *Preparer) Exchange(ex *storage.Exchange) {
 	p.tally.observe(ex)
 	if p.redactor != nil {
 		if n := p.redactor.Exchange(ex); n > 0 {
@@ -139,8 +153,8 @@ func (p *preparer) exchange(ex *storage.Exchange) {
 	}
 }
 
-// finish adds the counters and the limits warning to the input.
-func (p *preparer) finish(in *storage.Input) {
+// Finish adds the counters and the limits warning to the input.
+func (p *Preparer) Finish(in *storage.Input) {
 	p.tally.addTo(in)
 	if w := p.tally.summary(); w != "" {
 		in.Warnings = append(in.Warnings, w)
