@@ -191,7 +191,7 @@ func TestBinaryExitCodesAndMessages(t *testing.T) {
 		t.Fatalf("audit of a truncated pcap: exit %d, stdout %.200q", r.code, r.stdout)
 	}
 	// Bad flag values are usage errors, on one line.
-	for _, args := range [][]string{{"--max-decoded", "lots"}, {"--max-headers", "0"}, {"--idle-timeout", "-1s"}} {
+	for _, args := range [][]string{{"--max-decoded", "lots"}, {"--max-headers", "0"}, {"--idle-timeout", "-1s"}, {"--max-body", "-5"}} {
 		r := runBin(t, nil, append([]string{"ingest", "--db", ":memory:"}, append(args, "../../testdata/pcap/curl-http.pcap")...)...)
 		if r.code != exitUsage || strings.Count(strings.TrimSpace(r.stderr), "\n") != 0 || !strings.Contains(r.stderr, args[0]) {
 			t.Fatalf("%v: exit %d, stderr %q", args, r.code, r.stderr)

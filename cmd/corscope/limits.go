@@ -56,7 +56,10 @@ func (l *limitFlags) add(fs *pflag.FlagSet) {
 	fs.BoolVar(&l.redact, "redact", false, "replace cookie values, credentials and token-like query parameters with keyed hashes before storing")
 }
 
-func (l *limitFlags) check() error {
+func (l *limitFlags) check(maxBody int64) error {
+	if maxBody < 0 {
+		return withCode(exitUsage, fmt.Errorf("--max-body must not be negative (use --no-bodies to store none)"))
+	}
 	for name, v := range map[string]int64{"--max-headers": int64(l.maxHeaders), "--max-connections": int64(l.maxConnections),
 		"--idle-timeout": int64(l.idleTimeout)} {
 		if v <= 0 {
@@ -69,7 +72,7 @@ func (l *limitFlags) check() error {
 // ingestOptions builds the ingest options from the global flags; with
 // --redact it loads (or creates) the database's redaction key.
 func (g *globalFlags) ingestOptions() (ingest.Options, error) {
-	if err := g.limits.check(); err != nil {
+	if err := g.limits.check(g.maxBody); err != nil {
 		return ingest.Options{}, err
 	}
 	l := &g.limits

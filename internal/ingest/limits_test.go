@@ -15,6 +15,7 @@ import (
 	"github.com/corscope/corscope/capture/http1"
 	"github.com/corscope/corscope/capture/packet"
 	"github.com/corscope/corscope/capture/pcapio"
+	"github.com/corscope/corscope/internal/redact"
 	"github.com/corscope/corscope/storage"
 )
 
@@ -311,5 +312,25 @@ func TestMaxHAREntrySkipsAndCounts(t *testing.T) {
 	in, exs = ingestWith(t, path, Options{})
 	if len(exs) != 3 || in.Stats[CounterHAREntriesSkipped] != 0 {
 		t.Fatalf("defaults: %d exchanges, stats %v", len(exs), in.Stats)
+	}
+}
+
+func TestRedactorCountsInTheInputStats(t *testing.T) {
+	r, err := redact.Open("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	in, exs := ingestWith(t, "../../testdata/har/chromium-cdp-https.har", Options{Redactor: r})
+	if in.Stats[CounterRedactedExchanges] == 0 || in.Stats[CounterRedactedValues] < in.Stats[CounterRedactedExchanges] {
+		t.Fatalf("stats %v", in.Stats)
+	}
+	for _, ex := range exs {
+		if v := ex.RequestHeaders.Value("Cookie"); v != "" && !strings.Contains(v, redact.Prefix) {
+			t.Fatalf("cookie stored as %q", v)
+		}
+	}
+	plain, _ := ingestWith(t, "../../testdata/har/chromium-cdp-https.har", Options{})
+	if _, ok := plain.Stats[CounterRedactedValues]; ok {
+		t.Fatalf("redaction counted without a redactor: %v", plain.Stats)
 	}
 }
