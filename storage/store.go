@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
 	"sync"
 	"time"
 
@@ -31,7 +32,9 @@ type Store struct {
 
 // Open opens or creates the database at path (mode 0600: it holds cookies
 // and tokens) and brings its schema up to date.
-func Open(path string) (*Store, error) {
+func Open(path string) (*Store, error) { return open(path, 10000) }
+
+func open(path string, busyTimeoutMS int) (*Store, error) {
 	s := &Store{path: path}
 	if path == MemoryPath || path == "" {
 		dir, err := os.MkdirTemp("", "corscope-db-")
@@ -47,7 +50,7 @@ func Open(path string) (*Store, error) {
 		return nil, fmt.Errorf("open database %s: %w", path, err)
 	}
 	f.Close()
-	dsn := "file:" + path + "?_pragma=journal_mode(WAL)&_pragma=busy_timeout(10000)" +
+	dsn := "file:" + path + "?_pragma=journal_mode(WAL)&_pragma=busy_timeout(" + strconv.Itoa(busyTimeoutMS) + ")" +
 		"&_pragma=foreign_keys(1)&_pragma=synchronous(NORMAL)&_pragma=temp_store(MEMORY)" +
 		"&_pragma=cache_size(-32000)&_txlock=immediate"
 	db, err := sql.Open("sqlite", dsn)

@@ -290,3 +290,49 @@ func TestBulkWriterRebuildsIndexesAndMultiRowInsertKeepsEveryRow(t *testing.T) {
 		t.Fatalf("%d exchange indexes after a bulk load, want %d", idx, len(exchangeIndexes))
 	}
 }
+
+func TestWriterWaitsForAnotherWriterInsteadOfFailing(t *testing.T) {
+	ctx := context.Background()
+	p := filepath.Join(t.TempDir(), "busy.db")
+	s, err := open(p, 20) // a lock held longer than busy_timeout
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	other, err := Open(p) // a second process, e.g. 'corscope analyze' during a live capture
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer other.Close()
+	in := &Input{Path: "live", Format: FormatLive}
+	s.BeginInput(ctx, in)
+	// Hold the write lock well past the writer's busy_timeout: it must
+	// retry, not give up and drop what it was handed.
+	tx, err := other.DB().BeginTx(ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tx.Exec(`INSERT INTO runs (started) VALUES (1)`); err != nil {
+		t.Fatal(err)
+	}
+	w, err := s.NewWriter(in.ID, WriterOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.Exchange(sampleExchange(1))
+	done := make(chan error, 1)
+	go func() { done <- w.Flush() }()
+	time.Sleep(300 * time.Millisecond)
+	if err := tx.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-done; err != nil {
+		t.Fatalf("flush after the lock was released: %v", err)
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if n, _ := s.Count(ctx, "exchanges"); n != 1 {
+		t.Fatalf("%d exchanges stored", n)
+	}
+}

@@ -3,6 +3,7 @@ package storage
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"strings"
 	"sync"
@@ -213,6 +214,31 @@ func (w *Writer) Close() error {
 	return w.err
 }
 
+const (
+	busyRetry   = 250 * time.Millisecond
+	maxBusyWait = 10 * time.Minute
+)
+
+// isBusy reports SQLITE_BUSY or SQLITE_LOCKED (another connection holds the
+// write lock).
+func isBusy(err error) bool {
+	var coded interface{ Code() int }
+	if errors.As(err, &coded) {
+		switch coded.Code() & 0xff {
+		case 5, 6: // SQLITE_BUSY, SQLITE_LOCKED
+			return true
+		}
+	}
+	return false
+}
+
+// Err reports the writer's first error, if any, without waiting.
+func (w *Writer) Err() error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.err
+}
+
 func (w *Writer) release(n int64) {
 	w.mu.Lock()
 	w.queuedBytes -= n
@@ -247,7 +273,16 @@ func (w *Writer) run() {
 			return true
 		}
 		var err error
-		tx, err = w.s.db.BeginTx(ctx, nil)
+		// A long reader-side write (an analysis save over a big database)
+		// can hold the lock past busy_timeout: wait it out rather than
+		// drop what the ingestor hands us.
+		for wait := time.Duration(0); ; wait += busyRetry {
+			tx, err = w.s.db.BeginTx(ctx, nil)
+			if err == nil || !isBusy(err) || wait >= maxBusyWait {
+				break
+			}
+			time.Sleep(busyRetry)
+		}
 		if err != nil {
 			fail(err)
 			return false
