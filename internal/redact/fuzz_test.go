@@ -25,7 +25,7 @@ func FuzzExchange(f *testing.F) {
 		if n == 0 && (ex.Query != query || !bytes.Equal(ex.ResponseBody, body) || ex.RequestHeaders[0].Value != cookie) {
 			t.Fatal("changed without counting")
 		}
-		if n > 0 && !strings.Contains(ex.Query+string(ex.ResponseBody)+ex.RequestHeaders[0].Value+ex.RequestHeaders[1].Value+ex.RequestHeaders[2].Value+ex.ResponseHeaders[0].Value, Prefix) {
+		if n > 0 && !strings.Contains(ex.Path+strings.Join(ex.Warnings, "")+string(ex.RequestBody)+ex.Query+string(ex.ResponseBody)+ex.RequestHeaders[0].Value+ex.RequestHeaders[1].Value+ex.RequestHeaders[2].Value+ex.ResponseHeaders[0].Value, Prefix) {
 			t.Fatal("counted without replacing")
 		}
 		snapshot := *ex
