@@ -642,9 +642,7 @@ func (c *Conn) skipSeq(h *half) {
 }
 
 func (c *Conn) decrypt(h *half, rec []byte, t time.Time, pkt int64) {
-	if h.out == nil {
-		h.out = make([]byte, maxCiphertext)
-	}
+	h.scratch(len(rec))
 	var plain []byte
 	var typ uint8
 	err := errAuth
@@ -1121,7 +1119,7 @@ func (c *Conn) findSeq(h *half, rec []byte, lost int64) (uint64, bool) {
 			return false
 		}
 		st.seq = seq
-		if _, _, err := st.open(h.scratch(), rec); err == nil {
+		if _, _, err := st.open(h.scratch(len(rec)), rec); err == nil {
 			return true
 		}
 		return false
@@ -1166,9 +1164,11 @@ func (c *Conn) findSeq(h *half, rec []byte, lost int64) (uint64, bool) {
 	return 0, false
 }
 
-func (h *half) scratch() []byte {
-	if h.out == nil {
-		h.out = make([]byte, maxCiphertext)
+// scratch returns the plaintext buffer, grown to hold a record of n bytes:
+// sized by the records seen, since most connections never send a full one.
+func (h *half) scratch(n int) []byte {
+	if cap(h.out) < n {
+		h.out = make([]byte, min(max(n, 2*cap(h.out), 1024), recordHeaderLen+maxCiphertext))
 	}
 	return h.out
 }
