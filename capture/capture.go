@@ -283,6 +283,9 @@ func (pl *pipeline) finish(rd *pcapio.Reader, name string) {
 	if dc.SnaplenTruncated > 0 {
 		s.Warnings = append(s.Warnings, fmt.Sprintf("%s: %d packets cut by the capture's snap length", name, dc.SnaplenTruncated))
 	}
+	if err := pl.tls.keyErr; err != nil { // Read stops on it; a Stream carries on
+		s.Warnings = append(s.Warnings, fmt.Sprintf("%s: %v", name, err))
+	}
 	if n := pl.tls.undecrypted; n > 0 {
 		s.Warnings = append(s.Warnings, fmt.Sprintf("%s: %d TLS connections not decrypted (no key log secrets for them)", name, n))
 	}

@@ -9,10 +9,12 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/corscope/corscope/capture/keylog"
 	"github.com/corscope/corscope/capture/lossy"
 	"github.com/corscope/corscope/capture/pcapio"
+	"github.com/corscope/corscope/capture/synth"
 	"github.com/corscope/corscope/storage"
 )
 
@@ -342,4 +344,18 @@ func FuzzReadTLS(f *testing.F) {
 			t.Fatalf("counters %v for %d connections", st.Counters, st.Connections)
 		}
 	})
+}
+
+// A key log that cannot be read stops Read (nothing would decrypt) and is a
+// warning of a live Stream, which carries on without it.
+func TestUnreadableKeyLog(t *testing.T) {
+	missing := filepath.Join(t.TempDir(), "absent.keylog")
+	data := synthCapture(t, synth.Options{Exchanges: 2, PerConn: 2, Seed: 1})
+	if _, err := Read(context.Background(), bytes.NewReader(data), "x.pcap", Options{Keylogs: []string{missing}}, &memSink{}); err == nil || !strings.Contains(err.Error(), "absent.keylog") {
+		t.Errorf("Read: %v", err)
+	}
+	st := NewStream(Options{Keylogs: []string{missing}}, &memSink{}).Close(time.Now())
+	if len(st.Warnings) != 1 || !strings.Contains(st.Warnings[0], "absent.keylog") {
+		t.Errorf("Stream warnings %q", st.Warnings)
+	}
 }
