@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"encoding/json"
 	"fmt"
+	"strings"
 	"time"
 )
 
@@ -55,10 +56,7 @@ func (s *Store) SaveAnalysis(ctx context.Context, a *Analysis) error {
 	if err != nil {
 		return err
 	}
-	insFE, err := tx.PrepareContext(ctx, `INSERT OR IGNORE INTO finding_exchanges (finding_id, exchange_id) VALUES (?,?)`)
-	if err != nil {
-		return err
-	}
+	links := newMultiInsert(tx, `INSERT OR IGNORE INTO finding_exchanges (finding_id, exchange_id) VALUES `, 2)
 	for i := range a.Findings {
 		f := &a.Findings[i]
 		f.RunID = a.Run.ID
@@ -72,10 +70,13 @@ func (s *Store) SaveAnalysis(ctx context.Context, a *Analysis) error {
 			return err
 		}
 		for _, id := range f.Exchanges {
-			if _, err := insFE.ExecContext(ctx, f.ID, id); err != nil {
+			if err := links.add(ctx, f.ID, id); err != nil {
 				return fmt.Errorf("save finding exchanges: %w", err)
 			}
 		}
+	}
+	if err := links.flush(ctx); err != nil {
+		return fmt.Errorf("save finding exchanges: %w", err)
 	}
 	insP, err := tx.PrepareContext(ctx, `INSERT OR REPLACE INTO pairings (preflight_id, actual_id, kind) VALUES (?,?,?)`)
 	if err != nil {
@@ -93,14 +94,14 @@ func (s *Store) SaveAnalysis(ctx context.Context, a *Analysis) error {
 			return fmt.Errorf("save pairing: %w", err)
 		}
 	}
-	insV, err := tx.PrepareContext(ctx, `INSERT OR REPLACE INTO verdicts (exchange_id, shared, reason) VALUES (?,?,?)`)
-	if err != nil {
-		return err
-	}
+	verdicts := newMultiInsert(tx, `INSERT OR REPLACE INTO verdicts (exchange_id, shared, reason) VALUES `, 3)
 	for _, v := range a.Verdicts {
-		if _, err := insV.ExecContext(ctx, v.ExchangeID, boolInt(v.Shared), v.Reason); err != nil {
+		if err := verdicts.add(ctx, v.ExchangeID, boolInt(v.Shared), v.Reason); err != nil {
 			return fmt.Errorf("save verdict: %w", err)
 		}
+	}
+	if err := verdicts.flush(ctx); err != nil {
+		return fmt.Errorf("save verdict: %w", err)
 	}
 	insH, err := tx.PrepareContext(ctx, `INSERT OR REPLACE INTO host_policies (host, policy) VALUES (?,?)`)
 	if err != nil {
@@ -224,4 +225,48 @@ func (s *Store) Verdict(ctx context.Context, exchangeID int64) (*Verdict, error)
 		return nil, err
 	}
 	return &v, nil
+}
+
+// multiInsert batches rows into INSERT statements of up to multiRows rows:
+// one statement execution per hundred rows instead of per row.
+type multiInsert struct {
+	tx      *sql.Tx
+	head    string
+	columns int
+	args    []any
+	stmts   map[int]*sql.Stmt
+}
+
+const multiRows = 100
+
+func newMultiInsert(tx *sql.Tx, head string, columns int) *multiInsert {
+	return &multiInsert{tx: tx, head: head, columns: columns, stmts: map[int]*sql.Stmt{}}
+}
+
+func (m *multiInsert) add(ctx context.Context, row ...any) error {
+	m.args = append(m.args, row...)
+	if len(m.args) == multiRows*m.columns {
+		return m.flush(ctx)
+	}
+	return nil
+}
+
+func (m *multiInsert) flush(ctx context.Context) error {
+	rows := len(m.args) / m.columns
+	if rows == 0 {
+		return nil
+	}
+	st, ok := m.stmts[rows]
+	if !ok {
+		tuple := "(" + strings.Repeat("?,", m.columns-1) + "?)"
+		q := m.head + tuple + strings.Repeat(","+tuple, rows-1)
+		var err error
+		if st, err = m.tx.PrepareContext(ctx, q); err != nil {
+			return err
+		}
+		m.stmts[rows] = st
+	}
+	_, err := st.ExecContext(ctx, m.args...)
+	m.args = m.args[:0]
+	return err
 }

@@ -80,10 +80,12 @@ func (q Query) sql(columns string) (string, []any) {
 	b.WriteString("SELECT ")
 	b.WriteString(columns)
 	if q.RequestBodyPrefix > 0 {
-		fmt.Fprintf(&b, ", substr(rb.data, 1, %d) FROM exchanges e LEFT JOIN bodies rb ON rb.exchange_id = e.id AND rb.dir = 0", q.RequestBodyPrefix)
-	} else {
-		b.WriteString(" FROM exchanges e")
+		// A correlated lookup only for rows that have a body: most requests
+		// (GET) have none and then cost no index probe.
+		fmt.Fprintf(&b, `, CASE WHEN e.request_body_bytes > 0 THEN (SELECT substr(rb.data, 1, %d) FROM bodies rb
+			WHERE rb.exchange_id = e.id AND rb.dir = 0) END`, q.RequestBodyPrefix)
 	}
+	b.WriteString(" FROM exchanges e")
 	var conds []string
 	var args []any
 	if q.InputID != 0 {

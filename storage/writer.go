@@ -130,6 +130,14 @@ func nullable(h Headers, name string) any {
 func (w *Writer) Exchange(ex *Exchange) int64 {
 	ex.ID = w.nextID
 	ex.InputID = w.inputID
+	// A stored body is never larger than the size recorded for it (readers
+	// skip body lookups for rows whose size is 0).
+	if n := int64(len(ex.RequestBody)); n > ex.RequestBodySize {
+		ex.RequestBodySize = n
+	}
+	if n := int64(len(ex.ResponseBody)); n > ex.ResponseBodySize {
+		ex.ResponseBodySize = n
+	}
 	w.nextID++
 	w.count++
 	var preflight any
