@@ -160,7 +160,11 @@ func (s *connStream) plaintext(dir tlsdec.Dir, p []byte, t time.Time, pkt int64)
 	} else if at, ok := tc.at[dir&1].find(pkt); ok {
 		seg.Seq, seg.Ack = at.seq, at.ack
 	}
-	tc.last[dir&1] = tcpPos{pkt, seg.Seq + uint32(len(p)), seg.Ack}
+	if seg.Seq != 0 || seg.Ack != 0 {
+		tc.last[dir&1] = tcpPos{pkt, seg.Seq + uint32(len(p)), seg.Ack}
+	} else {
+		tc.last[dir&1] = tcpPos{}
+	}
 	s.feedApp(d, seg)
 }
 
