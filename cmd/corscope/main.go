@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/signal"
 	"runtime/debug"
+	"strings"
 	"syscall"
 )
 
@@ -50,8 +51,16 @@ func main() {
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) (code int) {
 	defer func() {
 		if r := recover(); r != nil {
-			fmt.Fprintf(stderr, "corscope: internal error: %v\nThis is a bug in corscope %s; please report it with the command line and, if you can, the input.\n%s",
-				r, version, debug.Stack())
+			// Never a stack trace on the terminal: it goes to a private file
+			// that the one-line message names, for the bug report.
+			where := "(could not write the stack trace)"
+			if f, err := os.CreateTemp("", "corscope-crash-*.txt"); err == nil {
+				fmt.Fprintf(f, "corscope %s: %v\nargs: %q\n\n%s", version, r, args, debug.Stack())
+				f.Close()
+				where = f.Name()
+			}
+			fmt.Fprintf(stderr, "corscope: internal error (a bug in corscope %s): %v; details in %s, please report them\n",
+				version, oneLine(fmt.Sprint(r)), where)
 			code = exitBug
 		}
 	}()
@@ -72,4 +81,12 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) (code int
 	}
 	fmt.Fprintln(stderr, "corscope:", err)
 	return exitUsage
+}
+
+// oneLine keeps the first line of s, for messages that must stay one line.
+func oneLine(s string) string {
+	if i := strings.IndexAny(s, "\r\n"); i >= 0 {
+		return s[:i] + " …"
+	}
+	return s
 }

@@ -217,3 +217,23 @@ func TestRulesExplainAndUnknownRule(t *testing.T) {
 		t.Fatalf("unknown rule: exit %d, %q", code, errs)
 	}
 }
+
+func TestInternalErrorIsOneLineAndExit70(t *testing.T) {
+	// A panicking command stands in for a bug anywhere below run().
+	var out, errb bytes.Buffer
+	panicTestHook = func() { panic("boom\nsecond line") }
+	defer func() { panicTestHook = nil }()
+	code := run(context.Background(), []string{"version"}, &out, &errb)
+	msg := errb.String()
+	if code != exitBug || strings.Count(msg, "\n") != 1 || strings.Contains(msg, "goroutine ") ||
+		!strings.Contains(msg, "internal error") || !strings.Contains(msg, "corscope-crash-") {
+		t.Fatalf("exit %d, stderr %q", code, msg)
+	}
+	path := strings.TrimSpace(msg[strings.Index(msg, "details in ")+len("details in "):])
+	path = strings.TrimSuffix(path, ", please report them")
+	data, err := os.ReadFile(path)
+	os.Remove(path)
+	if err != nil || !strings.Contains(string(data), "goroutine ") {
+		t.Fatalf("crash file %s: %v", path, err)
+	}
+}

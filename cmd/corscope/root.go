@@ -109,12 +109,18 @@ func checkFormat(format string, allowed ...string) error {
 	return withCode(exitUsage, fmt.Errorf("unknown --format %q (want %s)", format, strings.Join(allowed, ", ")))
 }
 
+// panicTestHook lets a test prove that a bug becomes exit 70 and one line.
+var panicTestHook func()
+
 func newVersionCmd() *cobra.Command {
 	return &cobra.Command{
 		Use:   "version",
 		Short: "Print corscope's version and database schema version",
 		Args:  cobra.NoArgs,
 		Run: func(cmd *cobra.Command, args []string) {
+			if panicTestHook != nil {
+				panicTestHook()
+			}
 			fmt.Fprintf(cmd.OutOrStdout(), "corscope %s (schema %d)\n", version, storage.SchemaVersion())
 		},
 	}
