@@ -359,3 +359,43 @@ func TestUnreadableKeyLog(t *testing.T) {
 		t.Errorf("Stream warnings %q", st.Warnings)
 	}
 }
+
+// A capture that starts after the hellos cannot be decrypted, keys or not:
+// the connection is recorded as TLS, undecrypted, and nothing is made up
+// from its records.
+func TestTLSCaptureStartingMidConnection(t *testing.T) {
+	dir := fixtureDir(t)
+	data, err := os.ReadFile(filepath.Join(dir, "curl-https.pcap"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, conn := range connectionsOf(t, data) {
+		for _, skip := range []int{4, 6, 9} { // no ClientHello; no hellos; mid-traffic
+			r, err := pcapio.NewReader(bytes.NewReader(conn))
+			if err != nil {
+				t.Fatal(err)
+			}
+			var cut bytes.Buffer
+			w, err := pcapio.NewWriter(&cut, 1, 65535) // Ethernet, as connectionsOf writes
+			if err != nil {
+				t.Fatal(err)
+			}
+			var p pcapio.Packet
+			for n := 0; r.Next(&p) == nil; n++ {
+				if n >= skip {
+					if err := w.WritePacket(p.Time, p.Data, p.OrigLen); err != nil {
+						t.Fatal(err)
+					}
+				}
+			}
+			s := &memSink{}
+			st, err := Read(context.Background(), &cut, "cut.pcap", Options{Keylogs: []string{filepath.Join(dir, "curl-https.keylog")}}, s)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(s.ex) != 0 || len(s.conns) != 1 || !s.conns[0].TLS || s.conns[0].Decrypted || st.Counters["tls_undecrypted"] != 1 {
+				t.Errorf("connection %d from packet %d: %d exchanges, connections %+v", i, skip+1, len(s.ex), s.conns)
+			}
+		}
+	}
+}
