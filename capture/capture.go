@@ -497,6 +497,9 @@ func (s *connStream) Close(t time.Time) {
 	if !s.decided && len(s.early) > 0 {
 		s.start(nil, tcpasm.ServerToClient)
 	}
+	if s.tlsc != nil {
+		s.drainTLS(t)
+	}
 	if s.parser != nil {
 		s.parser.Close(t)
 		if proto, up := s.parser.Upgraded(); up {

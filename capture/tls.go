@@ -183,6 +183,14 @@ func (s *connStream) h2Start(dir tlsdec.Dir, p []byte) bool {
 	}
 }
 
+// drainTLS releases records held for keys that arrived since (live capture
+// with a growing key log): the decoder drains a direction on its next Feed,
+// and a closing connection has none coming.
+func (s *connStream) drainTLS(t time.Time) {
+	s.tlsc.dec.Feed(tlsdec.ClientToServer, nil, t, 0)
+	s.tlsc.dec.Feed(tlsdec.ServerToClient, nil, t, 0)
+}
+
 // closeTLS fills the connection record from what the decoder learnt and
 // counts the connection as decrypted or not.
 func (s *connStream) closeTLS(c *storage.Connection) {

@@ -399,3 +399,50 @@ func TestTLSCaptureStartingMidConnection(t *testing.T) {
 		}
 	}
 }
+
+// Live capture: the key log line can come after a connection's last packet.
+// Records held for keys are released when the connection closes.
+func TestStreamKeysArrivingAfterTheLastPacket(t *testing.T) {
+	dir := fixtureDir(t)
+	data, err := os.ReadFile(filepath.Join(dir, "curl-https.pcap"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	keyText, err := os.ReadFile(filepath.Join(dir, "curl-https.keylog"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), "keys.log")
+	if err := os.WriteFile(path, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	keys := keylog.New(0)
+	if err := keys.WatchFile(path); err != nil {
+		t.Fatal(err)
+	}
+	sink := &memSink{}
+	s := NewStream(Options{Keys: keys}, sink)
+	r, err := pcapio.NewReader(bytes.NewReader(connectionsOf(t, data)[1])) // TLS 1.3, HTTP/1.1
+	if err != nil {
+		t.Fatal(err)
+	}
+	var p pcapio.Packet
+	var last time.Time
+	for n := 0; n < 16 && r.Next(&p) == nil; n++ { // up to the last response, before close_notify and FIN
+		s.Packet(p.LinkType, p.Data, p.Time)
+		last = p.Time
+	}
+	if len(sink.ex) != 0 {
+		t.Fatalf("%d exchanges before the keys were logged", len(sink.ex))
+	}
+	if err := os.WriteFile(path, keyText, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := keys.Reload(); n == 0 || err != nil {
+		t.Fatalf("Reload = %d, %v", n, err)
+	}
+	st := s.Close(last)
+	if len(sink.ex) != 3 || sink.statusZero() != 0 || len(sink.conns) != 1 || !sink.conns[0].Decrypted {
+		t.Errorf("%d exchanges (%d unanswered), connections %+v, warnings %q", len(sink.ex), sink.statusZero(), sink.conns, st.Warnings)
+	}
+}
