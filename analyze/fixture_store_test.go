@@ -112,3 +112,38 @@ func requireWireEvidence(t *testing.T, exs []*storage.Exchange) {
 		t.Fatal("the endpoint table names no flaw that only the wire shows")
 	}
 }
+
+// TestBlockedActualsKeepTheirPreflightLink: Chrome records the actual
+// request of a failed preflight without Origin and without response; the
+// producer's link must survive analysis (the UI jumps between the two).
+func TestBlockedActualsKeepTheirPreflightLink(t *testing.T) {
+	ctx := context.Background()
+	st, err := storage.Open(filepath.Join(t.TempDir(), "b.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	res, err := ingest.File(ctx, st, "../testdata/har/chromium-devtools-https.har", ingest.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	linked, err := st.Pairings(ctx)
+	if err != nil || len(linked) != res.Linked || res.Linked == 0 {
+		t.Fatalf("ingest linked %d, stored %d (%v)", res.Linked, len(linked), err)
+	}
+	it, _ := st.Iterate(ctx, StoreQuery())
+	out, err := Analyze(ctx, it.Next, Config{})
+	it.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	kept := map[[2]int64]bool{}
+	for _, p := range out.Pairings {
+		kept[[2]int64{p.PreflightID, p.ActualID}] = true
+	}
+	for _, p := range linked {
+		if !kept[[2]int64{p.PreflightID, p.ActualID}] {
+			t.Errorf("ingest link %d → %d dropped by the analyzer", p.PreflightID, p.ActualID)
+		}
+	}
+}

@@ -332,6 +332,12 @@ func (a *analyzer) add(ex *storage.Exchange) {
 	case v.hasOrigin && v.crossOrigin && v.corsMode:
 		a.stats.corsRequests++
 		a.corsActual(v)
+	case ex.PreflightID != 0:
+		// An actual request the browser blocked once its preflight failed:
+		// Chrome records it without Origin or response. The producer's
+		// link is still evidence of what the preflight was for.
+		a.stats.hint++
+		a.pairings = append(a.pairings, storage.Pairing{PreflightID: ex.PreflightID, ActualID: ex.ID, Kind: pairHint})
 	}
 	if v.status == 0 {
 		return
