@@ -517,7 +517,7 @@ func likelyServerPort(src, dst uint16) bool {
 func (a *Assembler) data(c *conn, dir Dir, seq uint32, p []byte, missing int, t time.Time, pkt int64, ack uint32, ackOK bool) {
 	h := &c.half[dir]
 	if rel := int32(seq - h.next); rel < 0 {
-		old := int(-rel)
+		old := -int(rel) // in int: -rel overflows int32 for a segment 2 GiB behind
 		if old >= len(p)+missing {
 			// A one-byte segment just below the next sequence number is a
 			// keep-alive probe (Windows sends a garbage byte): no anomaly.
@@ -723,7 +723,7 @@ func (a *Assembler) drain(c *conn, dir Dir, h *half) {
 		h.ooo = h.ooo[1:]
 		h.oooBytes -= len(s.data)
 		a.buffered -= len(s.data)
-		skip := int(-rel)
+		skip := -int(rel) // in int: -rel overflows int32
 		if skip < len(s.data) {
 			a.deliver(c, dir, h, s.data[skip:], s.time, s.packet, h.next, s.ack, s.ackOK)
 			if s.missing > 0 {

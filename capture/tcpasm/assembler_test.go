@@ -447,3 +447,18 @@ func TestPortGuessCorrectedByLaterBytes(t *testing.T) {
 		t.Errorf("%d bytes still counted as buffered", h.a.buffered)
 	}
 }
+
+// A segment exactly 2 GiB behind the next expected byte: its negated
+// offset does not fit in an int32 (found by capture's FuzzReadTLS).
+func TestSegmentTwoGiBBehindDoesNotPanic(t *testing.T) {
+	h := newHarness(Options{})
+	h.handshake()
+	h.send(cli, srv, cISN+1, sISN+1, 0, "GET / HTTP/1.1\r\n")
+	next := uint32(cISN + 1 + len("GET / HTTP/1.1\r\n"))
+	h.send(cli, srv, next-1<<31, sISN+1, 0, "stale")
+	h.send(cli, srv, next, sISN+1, 0, "Host: x\r\n\r\n")
+	h.a.FlushAll(h.t)
+	if got := h.recs[0].buf[0].String(); got != "GET / HTTP/1.1\r\nHost: x\r\n\r\n" {
+		t.Fatalf("stream %q", got)
+	}
+}
