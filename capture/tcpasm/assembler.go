@@ -554,10 +554,10 @@ func (a *Assembler) compareOld(c *conn, h *half, seq uint32, p []byte) {
 	}
 	histStart := h.next - uint32(len(h.hist))
 	// Part of p inside the history window [histStart, next).
-	off := int32(seq - histStart)
+	off := int(int32(seq - histStart)) // in int: negating an int32 may overflow
 	q := p
 	if off < 0 {
-		if int(-off) >= len(q) {
+		if -off >= len(q) {
 			a.c.Retransmissions++
 			return
 		}
