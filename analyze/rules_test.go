@@ -565,3 +565,21 @@ func TestRulesMatchTheCatalogue(t *testing.T) {
 		}
 	}
 }
+
+func TestPathTemplateFoldsIDsInsideSegments(t *testing.T) {
+	for path, want := range map[string]string{
+		"/assets/app.14695.js":      "/assets/app.{id}.js",
+		"/img/logo-17787.png":       "/img/logo-{id}.png",
+		"/static/main.3f2a9c1b.css": "/static/main.{id}.css",
+		"/js/jquery-3.6.0.min.js":   "/js/jquery-3.6.0.min.js",
+		"/v1/users/42/profile":      "/v1/users/{id}/profile",
+		"/api/v2/search":            "/api/v2/search",
+		"/report_2024-11-25.pdf":    "/report_{id}-11-25.pdf",
+		"/":                         "/",
+		"/a--b..c":                  "/a--b..c",
+	} {
+		if got := string(pathTemplate(nil, path)); got != want {
+			t.Errorf("pathTemplate(%q) = %q, want %q", path, got, want)
+		}
+	}
+}

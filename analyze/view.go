@@ -333,7 +333,7 @@ func pathTemplate(dst []byte, path string) []byte {
 		if isIDSegment(seg) {
 			dst = append(dst, "{id}"...)
 		} else {
-			dst = append(dst, seg...)
+			dst = appendSegmentTemplate(dst, seg)
 		}
 		if j < len(path) {
 			dst = append(dst, '/')
@@ -341,6 +341,34 @@ func pathTemplate(dst []byte, path string) []byte {
 		i = j + 1
 	}
 	return dst
+}
+
+// appendSegmentTemplate appends seg with the id-like tokens inside it
+// (between '.', '-', '_', '~' and ',') replaced by {id}: cache-busting
+// asset names (app.14695.js, logo-17787.png, main.3f2a9c1b.css) are one
+// endpoint, not thousands. Short numbers stay (jquery-3.6.0.min.js).
+func appendSegmentTemplate(dst []byte, seg string) []byte {
+	start := 0
+	for i := 0; i <= len(seg); i++ {
+		if i < len(seg) && !isTokenSeparator(seg[i]) {
+			continue
+		}
+		tok := seg[start:i]
+		if len(tok) >= 3 && isIDSegment(tok) {
+			dst = append(dst, "{id}"...)
+		} else {
+			dst = append(dst, tok...)
+		}
+		if i < len(seg) {
+			dst = append(dst, seg[i])
+		}
+		start = i + 1
+	}
+	return dst
+}
+
+func isTokenSeparator(c byte) bool {
+	return c == '.' || c == '-' || c == '_' || c == '~' || c == ','
 }
 
 func isIDSegment(s string) bool {
