@@ -408,6 +408,13 @@ func literalOf(pattern string) (string, bool) {
 		if re.Flags&syntax.FoldCase != 0 {
 			return "", false
 		}
+		for _, r := range re.Rune {
+			if r == 0 {
+				// An escaped NUL (\0, \x00): SQLite cuts text at NUL, so the
+				// LIKE would match everything; decide it in Go instead.
+				return "", false
+			}
+		}
 		return string(re.Rune), true
 	case syntax.OpEmptyMatch:
 		return "", true
