@@ -55,7 +55,7 @@ func ingestAll(ctx context.Context, st *storage.Store, g *globalFlags, paths []s
 		if ctx.Err() != nil {
 			return results, withCode(130, fmt.Errorf("interrupted"))
 		}
-		fmt.Fprintln(log, "corscope:", err)
+		fmt.Fprintln(log, "corscope:", terminalSafe(err.Error(), 0))
 		lastErr = err
 		var ie *ingest.Error
 		code := exitUsage
@@ -108,6 +108,7 @@ func ingestOne(ctx context.Context, st *storage.Store, g *globalFlags, path stri
 		progress.Shutdown()
 	}
 	if res != nil && !g.quiet {
+		path := terminalSafe(path, 0) // file names can be hostile too
 		if res.Skipped {
 			fmt.Fprintf(log, "%s: already ingested (same sha256 as input %d, %d exchanges): nothing to do\n",
 				path, res.Input.ID, res.Input.Exchanges)

@@ -75,11 +75,11 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) (code int
 	var ee *exitError
 	if errors.As(err, &ee) {
 		if ee.err != nil && ee.err.Error() != "" {
-			fmt.Fprintln(stderr, "corscope:", ee.err)
+			fmt.Fprintln(stderr, "corscope:", terminalSafe(ee.err.Error(), 0))
 		}
 		return ee.code
 	}
-	fmt.Fprintln(stderr, "corscope:", err)
+	fmt.Fprintln(stderr, "corscope:", terminalSafe(err.Error(), 0))
 	return exitUsage
 }
 

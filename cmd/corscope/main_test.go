@@ -237,3 +237,18 @@ func TestInternalErrorIsOneLineAndExit70(t *testing.T) {
 		t.Fatalf("crash file %s: %v", path, err)
 	}
 }
+
+func TestErrorMessagesNeverCarryTerminalEscapes(t *testing.T) {
+	dir := t.TempDir()
+	// A file name and content made of escape sequences: whatever the
+	// message quotes must reach the terminal inert.
+	name := filepath.Join(dir, "evil\x1b[2J\x1b]8;;https://x/\x07.har")
+	os.WriteFile(name, []byte("{\"log\":{\"entries\":[{\x1b[31m"), 0o600)
+	_, errs, code := runCLI(t, "ingest", "--db", filepath.Join(dir, "e.db"), name)
+	if code == 0 || strings.ContainsAny(errs, "\x1b\x07") {
+		t.Fatalf("exit %d, stderr %q", code, errs)
+	}
+	if !strings.Contains(errs, `\x1b`) {
+		t.Fatalf("escape not shown inert: %q", errs)
+	}
+}

@@ -10,7 +10,8 @@ import (
 
 var errStop = errors.New("stop")
 
-// terminalSafe makes wire text inert for a terminal: control bytes and
+// terminalSafe makes wire text inert for a terminal (table cells, and error
+// messages, which may quote bytes of a hostile input): control bytes and
 // escapes are shown as \xNN, invisible and bidi characters as <U+XXXX>,
 // invalid UTF-8 as \xNN; the result is cut to max runes with "…".
 func terminalSafe(s string, max int) string {
