@@ -290,7 +290,7 @@ func (c *Config) parseTrusted(src string, n *yaml.Node) error {
 		// "https://corp.example.evil.tld", the very bug corscope reports.
 		re, err := regexp.Compile(`^(?:` + s + `)$`)
 		if err != nil {
-			return parseError(src, item, "trusted_origins: bad regular expression %q: %v", s, err)
+			return parseError(src, item, "trusted_origins: bad regular expression %q: %s", s, oneLine(err))
 		}
 		c.TrustedOrigins = append(c.TrustedOrigins, TrustedOrigin{Pattern: s, Line: item.Line, re: re})
 	}
@@ -332,14 +332,14 @@ func (c *Config) parseSuppressions(src string, n *yaml.Node) error {
 			case "expires":
 				t, err := parseDate(val)
 				if err != nil {
-					return parseError(src, v, "expires: %v", err)
+					return parseError(src, v, "expires: %s", oneLine(err))
 				}
 				s.Expires, haveExpires = t, true
 			default:
 				return parseError(src, k, "unknown key %q in a suppression (known: rule, host, path, origin, reason, expires)", key)
 			}
 			if err != nil {
-				return parseError(src, v, "%s: %v", key, err)
+				return parseError(src, v, "%s: %s", key, oneLine(err))
 			}
 			return nil
 		})
