@@ -429,7 +429,7 @@ func (r *Redactor) warning(w string, n *int) string {
 }
 
 func (r *Redactor) wireText(text string, n *int) string {
-	if colon := strings.IndexByte(text, ':'); colon > 0 && !strings.ContainsAny(text[:colon], " \t/") {
+	if colon := strings.IndexByte(text, ':'); colon > 0 && isToken(text[:colon]) {
 		h := storage.Headers{{Name: text[:colon], Value: strings.TrimLeft(text[colon+1:], " \t")}}
 		before := *n
 		r.headers(h, n)
@@ -454,4 +454,19 @@ func (r *Redactor) wireText(text string, n *int) string {
 		}
 	}
 	return text
+}
+
+// isToken reports whether s is an HTTP token (RFC 9110 tchar*): only then
+// is "s: value" a header line. A URL such as "/?token=redacted:…" is not.
+func isToken(s string) bool {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z', c >= '0' && c <= '9':
+		case strings.IndexByte("!#$%&'*+-.^_`|~", c) >= 0:
+		default:
+			return false
+		}
+	}
+	return s != ""
 }
