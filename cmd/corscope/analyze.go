@@ -244,17 +244,10 @@ func writeReport(ctx context.Context, st *storage.Store, cfg *config.Config, rf 
 		rep.Inputs = append(rep.Inputs, report.Input{Path: in.Path, Format: in.Format, SHA256: in.SHA256,
 			Exchanges: in.Exchanges, Warnings: in.Warnings})
 	}
-	out := stdout
-	color := useColor()
-	if rf.output != "" {
-		f, err := os.OpenFile(rf.output, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
-		if err != nil {
-			return withCode(exitUsage, err)
-		}
-		defer f.Close()
-		out, color = f, false
-	}
-	if err := report.Write(out, rep, rf.format, report.Options{Color: color, Verbose: rf.verbose}); err != nil {
+	err = writeOutput(rf.output, stdout, func(w io.Writer, toFile bool) error {
+		return report.Write(w, rep, rf.format, report.Options{Color: useColor() && !toFile, Verbose: rf.verbose})
+	})
+	if err != nil {
 		return err
 	}
 	fail, _ := report.FailOn(kept, rf.failOn)
@@ -324,16 +317,9 @@ func newBaselineCmd(g *globalFlags) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			out := cmd.OutOrStdout()
-			if output != "" && output != "-" {
-				f, err := os.OpenFile(output, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
-				if err != nil {
-					return withCode(exitUsage, err)
-				}
-				defer f.Close()
-				out = f
-			}
-			return config.WriteBaseline(out, fs)
+			return writeOutput(output, cmd.OutOrStdout(), func(w io.Writer, _ bool) error {
+				return config.WriteBaseline(w, fs)
+			})
 		},
 	}
 	write.Flags().StringVarP(&output, "output", "o", "corscope-baseline.json", "baseline file (- for stdout)")

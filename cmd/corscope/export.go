@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"io"
-	"os"
 
 	"github.com/spf13/cobra"
 
@@ -28,17 +27,9 @@ func newExportCmd(g *globalFlags) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			out := cmd.OutOrStdout()
-			if output != "" && output != "-" {
-				// HAR files carry cookies and tokens: private like the DB.
-				f, err := os.OpenFile(output, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
-				if err != nil {
-					return withCode(exitUsage, err)
-				}
-				defer f.Close()
-				out = f
-			}
-			return exportHAR(cmd.Context(), st, out, q, match)
+			return writeOutput(output, cmd.OutOrStdout(), func(w io.Writer, _ bool) error {
+				return exportHAR(cmd.Context(), st, w, q, match)
+			})
 		},
 	}
 	harCmd.Flags().StringVarP(&output, "output", "o", "-", "HAR file to write (- for stdout)")

@@ -2,6 +2,8 @@ package main
 
 import (
 	"errors"
+	"io"
+	"os"
 	"strconv"
 	"strings"
 	"unicode"
@@ -52,4 +54,22 @@ func isInvisible(r rune) bool {
 		return true
 	}
 	return unicode.Is(unicode.Cf, r)
+}
+
+// writeOutput runs write on stdout, or on path when it is set and not "-":
+// created 0600, since reports, baselines and exports can carry cookies and
+// tokens; an error closing the file (a full disk) is an error too.
+func writeOutput(path string, stdout io.Writer, write func(w io.Writer, toFile bool) error) error {
+	if path == "" || path == "-" {
+		return write(stdout, false)
+	}
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
+	if err != nil {
+		return withCode(exitUsage, err)
+	}
+	if err := write(f, true); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
 }
