@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/corscope/corscope/analyze/config"
 	"io"
 	"io/fs"
 	"net"
@@ -17,8 +18,6 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/corscope/corscope/capture"
-	"github.com/corscope/corscope/capture/http1"
 	"github.com/corscope/corscope/capture/keylog"
 	"github.com/corscope/corscope/capture/live"
 	"github.com/corscope/corscope/internal/analysisrun"
@@ -66,19 +65,6 @@ summary is printed. Needs CAP_NET_RAW.`,
 }
 
 func runCapture(ctx context.Context, g *globalFlags, f *captureFlags, log io.Writer) error {
-	filter, err := captureFilter(f)
-	if err != nil {
-		return withCode(exitUsage, err)
-	}
-	var rotate int64
-	if f.rotate != "" {
-		if f.write == "" {
-			return withCode(exitUsage, fmt.Errorf("--rotate needs --write FILE.pcapng"))
-		}
-		if rotate, err = parseSize(f.rotate); err != nil {
-			return withCode(exitUsage, fmt.Errorf("--rotate: %w", err))
-		}
-	}
 	cfg, err := loadConfig(g)
 	if err != nil {
 		return err
@@ -93,50 +79,13 @@ func runCapture(ctx context.Context, g *globalFlags, f *captureFlags, log io.Wri
 		ctx, cancel = context.WithTimeout(ctx, f.duration)
 		defer cancel()
 	}
-	// The same limits (and --redact) as ingest.
-	iopts, err := g.ingestOptions()
-	if err != nil {
-		return err
-	}
-	lim := iopts.Limits
-	copts := capture.Options{}
-	copts.HTTP = http1.Options{MaxBody: g.maxBody, MaxDecoded: lim.MaxDecoded, MaxHeaderBytes: lim.MaxHeaderBytes, MaxHeaders: lim.MaxHeaders}
-	copts.Reassembly.MaxConnections = lim.MaxConnections
-	copts.Reassembly.MaxBufferedPerConn = lim.MaxBufferedPerConn
-	copts.Reassembly.MaxBufferedTotal = lim.MaxBufferedTotal
-	copts.Reassembly.IdleTimeout = lim.IdleTimeout
-	var transform func(*storage.Exchange)
-	if r := iopts.Redactor; r != nil {
-		transform = func(ex *storage.Exchange) { r.Exchange(ex) }
-	}
-	if len(g.keylogs) > 0 {
-		// Watched, not read once: browsers append a line per session.
-		keys := keylog.New(0)
-		for _, p := range g.keylogs {
-			if err := keys.WatchFile(p); err != nil && !errors.Is(err, fs.ErrNotExist) {
-				return withCode(exitUsage, err)
-			}
-		}
-		copts.Keys = keys
-	}
 	status := log
 	if g.quiet {
 		status = nil
 	}
-	lc := live.Config{
-		Source:  live.SourceConfig{Interface: f.iface, Promisc: f.promisc, Filter: filter},
-		Store:   st,
-		Capture: copts, NoBodies: g.noBodies, Transform: transform,
-		Write: f.write, RotateBytes: rotate, RotateKeep: f.rotateKeep, Keylogs: g.keylogs,
-		Analyze: func(ctx context.Context) (*storage.Analysis, error) {
-			return analysisrun.Run(ctx, st, cfg, version)
-		},
-		Log: status,
-		Ready: func() {
-			if status != nil {
-				fmt.Fprintf(status, "capturing on %s into %s; Ctrl-C stops\n", f.iface, st.Path())
-			}
-		},
+	lc, err := captureConfig(g, f, st, cfg, status)
+	if err != nil {
+		return err
 	}
 	// A second Ctrl-C while the final analysis runs skips it.
 	finalCtx, skipFinal := context.WithCancel(context.Background())
@@ -168,6 +117,60 @@ func runCapture(ctx context.Context, g *globalFlags, f *captureFlags, log io.Wri
 		return err
 	}
 	return nil
+}
+
+// captureConfig builds the live capture that --interface and its flags ask
+// for, into st, with the same limits and --redact as ingest; status (may be
+// nil) gets the capture's messages. Used by 'capture' and 'ui -i'.
+func captureConfig(g *globalFlags, f *captureFlags, st *storage.Store, cfg *config.Config, status io.Writer) (live.Config, error) {
+	filter, err := captureFilter(f)
+	if err != nil {
+		return live.Config{}, withCode(exitUsage, err)
+	}
+	var rotate int64
+	if f.rotate != "" {
+		if f.write == "" {
+			return live.Config{}, withCode(exitUsage, fmt.Errorf("--rotate needs --write FILE.pcapng"))
+		}
+		if rotate, err = parseSize(f.rotate); err != nil {
+			return live.Config{}, withCode(exitUsage, fmt.Errorf("--rotate: %w", err))
+		}
+	}
+	// The same limits (and --redact) as ingest.
+	iopts, err := g.ingestOptions()
+	if err != nil {
+		return live.Config{}, err
+	}
+	copts := iopts.Limits.CaptureOptions(g.maxBody)
+	var transform func(*storage.Exchange)
+	if r := iopts.Redactor; r != nil {
+		transform = func(ex *storage.Exchange) { r.Exchange(ex) }
+	}
+	if len(g.keylogs) > 0 {
+		// Watched, not read once: browsers append a line per session.
+		keys := keylog.New(0)
+		for _, p := range g.keylogs {
+			if err := keys.WatchFile(p); err != nil && !errors.Is(err, fs.ErrNotExist) {
+				return live.Config{}, withCode(exitUsage, err)
+			}
+		}
+		copts.Keys = keys
+	}
+	return live.Config{
+		Source:  live.SourceConfig{Interface: f.iface, Promisc: f.promisc, Filter: filter},
+		Store:   st,
+		Capture: copts, NoBodies: g.noBodies, Transform: transform,
+		Write: f.write, RotateBytes: rotate, RotateKeep: f.rotateKeep, Keylogs: g.keylogs,
+		Analyze: func(ctx context.Context) (*storage.Analysis, error) {
+			return analysisrun.Run(ctx, st, cfg, version)
+		},
+		Log: status,
+		Ready: func() {
+			if status != nil {
+				fmt.Fprintf(status, "capturing on %s into %s; Ctrl-C stops\n", f.iface, st.Path())
+			}
+		},
+	}, nil
 }
 
 // captureFilter turns --port and --host into the kernel filter.

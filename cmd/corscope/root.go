@@ -46,7 +46,7 @@ actual requests and reports risky cross-origin patterns.`,
 	}
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error { return withCode(exitUsage, err) })
 	pf := root.PersistentFlags()
-	pf.StringVar(&g.db, "db", storage.DefaultPath, "SQLite database (`:memory:` keeps nothing)")
+	pf.StringVar(&g.db, "db", storage.DefaultPath, "SQLite database (\":memory:\" keeps nothing)")
 	pf.StringVar(&g.config, "config", "", "configuration file (default ./corscope.yaml when present)")
 	pf.StringArrayVar(&g.keylogs, "keylog", nil, "NSS key log file (SSLKEYLOGFILE format) for TLS decryption; may repeat")
 	pf.BoolVar(&g.noProgress, "no-progress", false, "never show a progress bar")
