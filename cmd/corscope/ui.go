@@ -1,8 +1,11 @@
 package main
 
 import (
+	"time"
+
 	"context"
 	"fmt"
+	"github.com/corscope/corscope/capture/live"
 	"path/filepath"
 
 	"github.com/spf13/cobra"
@@ -14,9 +17,10 @@ import (
 
 func newUICmd(g *globalFlags) *cobra.Command {
 	var mouse bool
+	capf := &captureFlags{}
 	cmd := &cobra.Command{
 		Use:   "ui [flags] [INPUT...]",
-		Short: "The terminal UI; inputs given here are ingested in the background while it is already usable",
+		Short: "The terminal UI; inputs given here are ingested in the background while it is already usable; -i follows a live capture",
 		RunE: func(cmd *cobra.Command, args []string) error {
 			cfg, err := loadConfig(g)
 			if err != nil {
@@ -28,19 +32,63 @@ func newUICmd(g *globalFlags) *cobra.Command {
 			}
 			defer st.Close()
 			opts := tui.Options{Mouse: mouse}
-			if len(args) > 0 {
+			var lc *live.Config
+			if capf.iface != "" {
+				c, err := captureConfig(g, capf, st, cfg, nil)
+				if err != nil {
+					return err
+				}
+				lc = &c
+			}
+			if len(args) > 0 || lc != nil {
 				opts.Background = func(ctx context.Context, report func(tui.Status)) error {
-					return ingestInBackground(ctx, st, g, args, func(s tui.Status) { report(s) }, func() error {
-						_, err := runAnalysis(ctx, st, cfg)
-						return err
-					})
+					if len(args) > 0 {
+						err := ingestInBackground(ctx, st, g, args, report, func() error {
+							_, err := runAnalysis(ctx, st, cfg)
+							return err
+						})
+						if err != nil || lc == nil {
+							return err
+						}
+					}
+					return followCapture(ctx, st, *lc, capf.iface, report)
 				}
 			}
 			return tui.Run(cmd.Context(), st, opts)
 		},
 	}
 	cmd.Flags().BoolVar(&mouse, "mouse", false, "enable the mouse (off keeps terminal text selection working)")
+	cmd.Flags().StringVarP(&capf.iface, "interface", "i", "", "also capture live on this interface (\"any\" for all), as 'corscope capture' does")
+	cmd.Flags().StringSliceVar(&capf.ports, "port", nil, "with -i: capture only TCP traffic to or from these ports")
+	cmd.Flags().StringArrayVar(&capf.hosts, "host", nil, "with -i: capture only traffic to or from this address or host name")
 	return cmd
+}
+
+// followCapture runs a live capture for the UI's life, reporting the
+// store's counts every half second (the capture analyzes as it goes).
+func followCapture(ctx context.Context, st *storage.Store, lc live.Config, iface string, report func(tui.Status)) error {
+	done := make(chan struct{})
+	defer close(done)
+	go func() {
+		tick := time.NewTicker(500 * time.Millisecond)
+		defer tick.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case <-tick.C:
+				in, _ := st.Count(ctx, "inputs")
+				n, _ := st.Count(ctx, "exchanges")
+				f, _ := st.Count(ctx, "findings")
+				report(tui.Status{Inputs: in, Exchanges: n, Findings: f, Message: "capturing on " + iface})
+			}
+		}
+	}()
+	_, err := live.Run(ctx, lc)
+	if err != nil && ctx.Err() == nil {
+		report(tui.Status{Message: "capture stopped: " + err.Error()})
+	}
+	return err
 }
 
 // ingestInBackground ingests each input with progress in the UI's status
