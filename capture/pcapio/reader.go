@@ -313,7 +313,11 @@ func (r *Reader) readSectionHeader() error {
 	start := r.off
 	h, err := r.br.Peek(12)
 	if err != nil {
-		return fmt.Errorf("%w: pcapng section header too short", ErrNotCapture)
+		if start == 0 {
+			return fmt.Errorf("%w: pcapng section header too short", ErrNotCapture)
+		}
+		// A later section cut short: what came before was read.
+		return truncated(start, "pcapng section header", err)
 	}
 	switch binary.LittleEndian.Uint32(h[8:]) {
 	case 0x1a2b3c4d:
