@@ -1,10 +1,12 @@
 package storage
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 )
@@ -36,7 +38,6 @@ func (s *Store) SaveAnalysis(ctx context.Context, a *Analysis) error {
 	for _, q := range []string{
 		`DELETE FROM finding_exchanges`, `DELETE FROM findings`, `DELETE FROM runs`, `DELETE FROM verdicts`,
 		`DELETE FROM host_policies`, `DELETE FROM pairings`,
-		`UPDATE exchanges SET preflight_id = NULL WHERE preflight_id IS NOT NULL`,
 	} {
 		if _, err := tx.ExecContext(ctx, q); err != nil {
 			return fmt.Errorf("save analysis: %w", err)
@@ -56,7 +57,7 @@ func (s *Store) SaveAnalysis(ctx context.Context, a *Analysis) error {
 	if err != nil {
 		return err
 	}
-	links := newMultiInsert(tx, `INSERT OR IGNORE INTO finding_exchanges (finding_id, exchange_id) VALUES `, 2)
+	var links []exchangeFinding
 	for i := range a.Findings {
 		f := &a.Findings[i]
 		f.RunID = a.Run.ID
@@ -70,37 +71,45 @@ func (s *Store) SaveAnalysis(ctx context.Context, a *Analysis) error {
 			return err
 		}
 		for _, id := range f.Exchanges {
-			if err := links.add(ctx, f.ID, id); err != nil {
-				return fmt.Errorf("save finding exchanges: %w", err)
-			}
+			links = append(links, exchangeFinding{id, f.ID})
 		}
 	}
-	if err := links.flush(ctx); err != nil {
+	// In key order every row lands at the end of the B-tree: a million
+	// links cost a sort and a sequential write, not a million seeks.
+	slices.SortFunc(links, func(x, y exchangeFinding) int {
+		return cmp.Or(cmp.Compare(x.exchange, y.exchange), cmp.Compare(x.finding, y.finding))
+	})
+	ins := newMultiInsert(tx, `INSERT OR IGNORE INTO finding_exchanges (exchange_id, finding_id) VALUES `, 2)
+	for _, l := range links {
+		if err := ins.add(ctx, l.exchange, l.finding); err != nil {
+			return fmt.Errorf("save finding exchanges: %w", err)
+		}
+	}
+	if err := ins.flush(ctx); err != nil {
 		return fmt.Errorf("save finding exchanges: %w", err)
 	}
-	insP, err := tx.PrepareContext(ctx, `INSERT OR REPLACE INTO pairings (preflight_id, actual_id, kind) VALUES (?,?,?)`)
-	if err != nil {
-		return err
-	}
-	updP, err := tx.PrepareContext(ctx, `UPDATE exchanges SET preflight_id = ? WHERE id = ?`)
-	if err != nil {
-		return err
-	}
-	for _, p := range a.Pairings {
-		if _, err := insP.ExecContext(ctx, p.PreflightID, p.ActualID, p.Kind); err != nil {
-			return fmt.Errorf("save pairing: %w", err)
-		}
-		if _, err := updP.ExecContext(ctx, p.PreflightID, p.ActualID); err != nil {
+	pairings := slices.Clone(a.Pairings)
+	slices.SortFunc(pairings, func(x, y Pairing) int {
+		return cmp.Or(cmp.Compare(x.PreflightID, y.PreflightID), cmp.Compare(x.ActualID, y.ActualID))
+	})
+	ins = newMultiInsert(tx, `INSERT OR REPLACE INTO pairings (preflight_id, actual_id, kind) VALUES `, 3)
+	for _, p := range pairings {
+		if err := ins.add(ctx, p.PreflightID, p.ActualID, p.Kind); err != nil {
 			return fmt.Errorf("save pairing: %w", err)
 		}
 	}
-	verdicts := newMultiInsert(tx, `INSERT OR REPLACE INTO verdicts (exchange_id, shared, reason) VALUES `, 3)
-	for _, v := range a.Verdicts {
-		if err := verdicts.add(ctx, v.ExchangeID, boolInt(v.Shared), v.Reason); err != nil {
+	if err := ins.flush(ctx); err != nil {
+		return fmt.Errorf("save pairing: %w", err)
+	}
+	verdicts := slices.Clone(a.Verdicts)
+	slices.SortStableFunc(verdicts, func(x, y Verdict) int { return cmp.Compare(x.ExchangeID, y.ExchangeID) })
+	ins = newMultiInsert(tx, `INSERT OR REPLACE INTO verdicts (exchange_id, shared, reason) VALUES `, 3)
+	for _, v := range verdicts {
+		if err := ins.add(ctx, v.ExchangeID, boolInt(v.Shared), v.Reason); err != nil {
 			return fmt.Errorf("save verdict: %w", err)
 		}
 	}
-	if err := verdicts.flush(ctx); err != nil {
+	if err := ins.flush(ctx); err != nil {
 		return fmt.Errorf("save verdict: %w", err)
 	}
 	insH, err := tx.PrepareContext(ctx, `INSERT OR REPLACE INTO host_policies (host, policy) VALUES (?,?)`)
@@ -169,7 +178,8 @@ func (s *Store) Findings(ctx context.Context) ([]Finding, error) {
 	if err := rows.Err(); err != nil {
 		return nil, err
 	}
-	fe, err := s.db.QueryContext(ctx, `SELECT finding_id, exchange_id FROM finding_exchanges ORDER BY finding_id, exchange_id`)
+	// In key order (by exchange) each finding's ids come out ascending.
+	fe, err := s.db.QueryContext(ctx, `SELECT finding_id, exchange_id FROM finding_exchanges`)
 	if err != nil {
 		return nil, err
 	}
@@ -229,6 +239,8 @@ func (s *Store) Verdict(ctx context.Context, exchangeID int64) (*Verdict, error)
 
 // multiInsert batches rows into INSERT statements of up to multiRows rows:
 // one statement execution per hundred rows instead of per row.
+type exchangeFinding struct{ exchange, finding int64 }
+
 type multiInsert struct {
 	tx      *sql.Tx
 	head    string

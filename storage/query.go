@@ -23,12 +23,28 @@ type Query struct {
 	// RequestBodyPrefix loads the first n bytes of each request body in
 	// the same query (for rules that look at a body's shape); 0: none.
 	RequestBodyPrefix int
+	// IngestHints sets PreflightID to the link the ingestor recorded (a
+	// HAR's own preflight ids) instead of the last analysis's pairing: the
+	// analyzer reads its input this way so that a run never feeds on the
+	// previous run's conclusions.
+	IngestHints bool
 }
 
 const exchangeColumns = `e.id, e.input_id, e.entry_index, e.first_packet, e.last_packet, e.offset, e.conn_no, e.stream_id,
 	e.started, e.resp_started, e.ended, e.client, e.server, e.tls, e.proto, e.method, e.scheme, e.host, e.port, e.path,
 	e.query, e.status, e.status_text, e.request_headers, e.response_headers, e.request_body_bytes, e.response_body_bytes,
-	e.warnings, e.resource_type, e.source_request_id, e.initiator_request_id, e.from_cache, e.upgrade, e.preflight_id`
+	e.warnings, e.resource_type, e.source_request_id, e.initiator_request_id, e.from_cache, e.upgrade, `
+
+// pairedPreflight is the preflight that authorised an exchange: the last
+// analysis's pairing, else the link recorded at ingest.
+const pairedPreflight = `COALESCE((SELECT min(p.preflight_id) FROM pairings p WHERE p.actual_id = e.id), e.preflight_id)`
+
+func (q Query) columns() string {
+	if q.IngestHints {
+		return exchangeColumns + "e.preflight_id"
+	}
+	return exchangeColumns + pairedPreflight
+}
 
 type exchangeScanner struct {
 	withBody                    bool
@@ -126,7 +142,7 @@ func (q Query) sql(columns string) (string, []any) {
 // Exchanges streams the exchanges q selects to fn. The *Exchange passed to
 // fn is fresh each call and owned by fn.
 func (s *Store) Exchanges(ctx context.Context, q Query, fn func(*Exchange) error) error {
-	query, args := q.sql(exchangeColumns)
+	query, args := q.sql(q.columns())
 	rows, err := s.db.QueryContext(ctx, query, args...)
 	if err != nil {
 		return fmt.Errorf("query exchanges: %w", err)
@@ -329,7 +345,7 @@ type Iterator struct {
 // Iterate opens an iterator over the exchanges q selects (bodies are not
 // loaded beyond q.RequestBodyPrefix: use Exchange for them).
 func (s *Store) Iterate(ctx context.Context, q Query) (*Iterator, error) {
-	query, args := q.sql(exchangeColumns)
+	query, args := q.sql(q.columns())
 	rows, err := s.db.QueryContext(ctx, query, args...)
 	if err != nil {
 		return nil, fmt.Errorf("query exchanges: %w", err)

@@ -160,6 +160,21 @@ CREATE TABLE host_policies (
 	policy TEXT NOT NULL
 );
 `,
+	// 2: finding_exchanges keyed by exchange (every reader asks "which
+	// findings does this exchange support"), one B-tree instead of two, and
+	// no foreign key: SaveAnalysis replaces the rows itself. Analysis no
+	// longer writes exchanges.preflight_id: that column is the ingest hint
+	// and the pairings table holds what the analyzer decided.
+	`
+CREATE TABLE finding_exchanges_v2 (
+	exchange_id INTEGER NOT NULL,
+	finding_id  INTEGER NOT NULL,
+	PRIMARY KEY (exchange_id, finding_id)
+) WITHOUT ROWID;
+INSERT OR IGNORE INTO finding_exchanges_v2 (exchange_id, finding_id) SELECT exchange_id, finding_id FROM finding_exchanges;
+DROP TABLE finding_exchanges;
+ALTER TABLE finding_exchanges_v2 RENAME TO finding_exchanges;
+`,
 }
 
 // exchangeIndexes are the secondary indexes of exchanges, as created by

@@ -336,3 +336,93 @@ func TestWriterWaitsForAnotherWriterInsteadOfFailing(t *testing.T) {
 		t.Fatalf("%d exchanges stored", n)
 	}
 }
+
+// The analyzer's pairing is what readers see as PreflightID; the ingest
+// hint stays in place underneath for the next analysis to read.
+func TestPairingShownToReadersHintKeptForAnalyzer(t *testing.T) {
+	ctx := context.Background()
+	s := openTemp(t)
+	in := &Input{Path: "x.har", Format: FormatHAR, SHA256: "abc"}
+	if err := s.BeginInput(ctx, in); err != nil {
+		t.Fatal(err)
+	}
+	w, err := s.NewWriter(in.ID, WriterOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ids []int64
+	for i := 0; i < 4; i++ {
+		ids = append(ids, w.Exchange(sampleExchange(i)))
+	}
+	w.Link(Pairing{PreflightID: ids[0], ActualID: ids[1]}) // the HAR's own link
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	preflightOf := func(q Query) map[int64]int64 {
+		t.Helper()
+		out := map[int64]int64{}
+		if err := s.Exchanges(ctx, q, func(ex *Exchange) error { out[ex.ID] = ex.PreflightID; return nil }); err != nil {
+			t.Fatal(err)
+		}
+		return out
+	}
+	if got := preflightOf(Query{}); got[ids[1]] != ids[0] || got[ids[3]] != 0 {
+		t.Fatalf("before analysis: %v", got)
+	}
+	a := &Analysis{Pairings: []Pairing{{PreflightID: ids[0], ActualID: ids[1], Kind: "hint"},
+		{PreflightID: ids[2], ActualID: ids[3], Kind: "direct"}}}
+	for run := 0; run < 2; run++ {
+		if err := s.SaveAnalysis(ctx, a); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got := preflightOf(Query{}); got[ids[1]] != ids[0] || got[ids[3]] != ids[2] || got[ids[0]] != 0 {
+		t.Fatalf("readers after analysis: %v", got)
+	}
+	if got := preflightOf(Query{IngestHints: true}); got[ids[1]] != ids[0] || got[ids[3]] != 0 {
+		t.Fatalf("ingest hints after analysis: %v", got)
+	}
+	if err := s.SaveAnalysis(ctx, &Analysis{}); err != nil {
+		t.Fatal(err)
+	}
+	if got := preflightOf(Query{}); got[ids[1]] != ids[0] || got[ids[3]] != 0 {
+		t.Fatalf("after an analysis that paired nothing: %v", got)
+	}
+}
+
+// A database written by schema 1 opens with its findings' links intact.
+func TestMigrationFromSchema1KeepsFindingLinks(t *testing.T) {
+	p := filepath.Join(t.TempDir(), "v1.db")
+	s, err := Open(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Rebuild the file as schema 1 left it.
+	db := s.DB()
+	for _, q := range []string{`DROP TABLE finding_exchanges`, `CREATE TABLE finding_exchanges (
+		finding_id INTEGER NOT NULL REFERENCES findings(id) ON DELETE CASCADE, exchange_id INTEGER NOT NULL,
+		PRIMARY KEY (finding_id, exchange_id)) WITHOUT ROWID`,
+		`CREATE INDEX finding_exchanges_exchange ON finding_exchanges(exchange_id)`,
+		`INSERT INTO runs (id, started) VALUES (1, 0)`,
+		`INSERT INTO findings (id, run_id, fingerprint, rule, severity, severity_rank) VALUES (7, 1, 'fp', 'cors-wildcard', 'info', 0)`,
+		`INSERT INTO finding_exchanges VALUES (7, 30), (7, 10), (7, 20)`,
+		`UPDATE schema_version SET version = 1`} {
+		if _, err := db.Exec(q); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
+	s.Close()
+	s, err = Open(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	ctx := context.Background()
+	fs, err := s.Findings(ctx)
+	if err != nil || len(fs) != 1 || !reflect.DeepEqual(fs[0].Exchanges, []int64{10, 20, 30}) {
+		t.Fatalf("findings = %+v, %v", fs, err)
+	}
+	if ids, err := s.FindingsOf(ctx, 20); err != nil || !reflect.DeepEqual(ids, []int64{7}) {
+		t.Fatalf("FindingsOf(20) = %v, %v", ids, err)
+	}
+}
