@@ -36,7 +36,7 @@ func (s *Store) SaveAnalysis(ctx context.Context, a *Analysis) error {
 	}
 	stats, _ := json.Marshal(a.Run.Stats)
 	for _, q := range []string{
-		`DELETE FROM finding_exchanges`, `DELETE FROM findings`, `DELETE FROM runs`, `DELETE FROM verdicts`,
+		`DELETE FROM finding_exchanges`, `DELETE FROM findings`, `DELETE FROM runs`, `DELETE FROM verdict_blocks`,
 		`DELETE FROM host_policies`, `DELETE FROM pairings`,
 	} {
 		if _, err := tx.ExecContext(ctx, q); err != nil {
@@ -57,7 +57,11 @@ func (s *Store) SaveAnalysis(ctx context.Context, a *Analysis) error {
 	if err != nil {
 		return err
 	}
-	var links []exchangeFinding
+	nlinks := 0
+	for _, f := range a.Findings {
+		nlinks += len(f.Exchanges)
+	}
+	links := make([]exchangeFinding, 0, nlinks)
 	for i := range a.Findings {
 		f := &a.Findings[i]
 		f.RunID = a.Run.ID
@@ -76,9 +80,7 @@ func (s *Store) SaveAnalysis(ctx context.Context, a *Analysis) error {
 	}
 	// In key order every row lands at the end of the B-tree: a million
 	// links cost a sort and a sequential write, not a million seeks.
-	slices.SortFunc(links, func(x, y exchangeFinding) int {
-		return cmp.Or(cmp.Compare(x.exchange, y.exchange), cmp.Compare(x.finding, y.finding))
-	})
+	sortLinks(links)
 	ins := newMultiInsert(tx, `INSERT OR IGNORE INTO finding_exchanges (exchange_id, finding_id) VALUES `, 2)
 	for _, l := range links {
 		if err := ins.add(ctx, l.exchange, l.finding); err != nil {
@@ -101,16 +103,8 @@ func (s *Store) SaveAnalysis(ctx context.Context, a *Analysis) error {
 	if err := ins.flush(ctx); err != nil {
 		return fmt.Errorf("save pairing: %w", err)
 	}
-	verdicts := slices.Clone(a.Verdicts)
-	slices.SortStableFunc(verdicts, func(x, y Verdict) int { return cmp.Compare(x.ExchangeID, y.ExchangeID) })
-	ins = newMultiInsert(tx, `INSERT OR REPLACE INTO verdicts (exchange_id, shared, reason) VALUES `, 3)
-	for _, v := range verdicts {
-		if err := ins.add(ctx, v.ExchangeID, boolInt(v.Shared), v.Reason); err != nil {
-			return fmt.Errorf("save verdict: %w", err)
-		}
-	}
-	if err := ins.flush(ctx); err != nil {
-		return fmt.Errorf("save verdict: %w", err)
+	if err := saveVerdicts(ctx, tx, a.Verdicts); err != nil {
+		return fmt.Errorf("save verdicts: %w", err)
 	}
 	insH, err := tx.PrepareContext(ctx, `INSERT OR REPLACE INTO host_policies (host, policy) VALUES (?,?)`)
 	if err != nil {
@@ -223,23 +217,30 @@ func (s *Store) HostPolicies(ctx context.Context) ([]HostPolicy, error) {
 	return out, rows.Err()
 }
 
-// Verdict returns the browser verdict stored for an exchange, if any.
-func (s *Store) Verdict(ctx context.Context, exchangeID int64) (*Verdict, error) {
-	v := Verdict{ExchangeID: exchangeID}
-	err := s.db.QueryRowContext(ctx, `SELECT shared, reason FROM verdicts WHERE exchange_id = ?`, exchangeID).
-		Scan(&v.Shared, &v.Reason)
-	if err == sql.ErrNoRows {
-		return nil, nil
-	}
-	if err != nil {
-		return nil, err
-	}
-	return &v, nil
-}
-
 // multiInsert batches rows into INSERT statements of up to multiRows rows:
 // one statement execution per hundred rows instead of per row.
 type exchangeFinding struct{ exchange, finding int64 }
+
+// sortLinks orders links by exchange, then finding. Packed into one
+// integer (when the ids fit, as they do below 2^39 exchanges and 2^24
+// findings) the sort takes a third of the time.
+func sortLinks(links []exchangeFinding) {
+	const findingBits = 24
+	packed := make([]uint64, len(links))
+	for i, l := range links {
+		if l.finding < 0 || l.finding >= 1<<findingBits || l.exchange < 0 || l.exchange >= 1<<(63-findingBits) {
+			slices.SortFunc(links, func(x, y exchangeFinding) int {
+				return cmp.Or(cmp.Compare(x.exchange, y.exchange), cmp.Compare(x.finding, y.finding))
+			})
+			return
+		}
+		packed[i] = uint64(l.exchange)<<findingBits | uint64(l.finding)
+	}
+	slices.Sort(packed)
+	for i, p := range packed {
+		links[i] = exchangeFinding{int64(p >> findingBits), int64(p & (1<<findingBits - 1))}
+	}
+}
 
 type multiInsert struct {
 	tx      *sql.Tx

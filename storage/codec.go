@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"strconv"
+	"strings"
 	"unicode/utf8"
 )
 
@@ -191,7 +192,9 @@ func DecodeHeaders(s string) (Headers, error) {
 	if p.peek() == ']' {
 		return nil, nil
 	}
-	h := make(Headers, 0, 12)
+	// Each pair opens with '[': counting them sizes the slice exactly (an
+	// overestimate only when a value holds '[').
+	h := make(Headers, 0, strings.Count(s, "[")-1)
 	for {
 		if err := p.expect('['); err != nil {
 			return nil, err

@@ -169,7 +169,8 @@ type Exchange struct {
 	Upgrade string
 
 	// PreflightID links an actual request to the preflight that authorised
-	// it; 0 when none. Set at ingest from producer hints, or by the analyzer.
+	// it; 0 when none. Set at ingest from producer hints; once an analysis
+	// ran, readers see the analyzer's pairing instead (Query.IngestHints).
 	PreflightID int64
 }
 

@@ -3,9 +3,11 @@ package storage
 import (
 	"context"
 	"database/sql"
+	"database/sql/driver"
 	"errors"
 	"fmt"
 	"io"
+	"strconv"
 	"strings"
 )
 
@@ -28,6 +30,14 @@ type Query struct {
 	// analyzer reads its input this way so that a run never feeds on the
 	// previous run's conclusions.
 	IngestHints bool
+	// Lean reads only the request and response as they happened (ids,
+	// times, endpoints, method, URL, status, headers, request body size,
+	// producer ids, upgrade, preflight link) and leaves the rest zero:
+	// where the exchange lies in its input (entry, packets, offset,
+	// connection, stream), TLS, protocol, status text, response body size,
+	// warnings, resource type and from-cache. A third fewer columns to
+	// decode when streaming millions of rows.
+	Lean bool
 }
 
 const exchangeColumns = `e.id, e.input_id, e.entry_index, e.first_packet, e.last_packet, e.offset, e.conn_no, e.stream_id,
@@ -40,35 +50,132 @@ const exchangeColumns = `e.id, e.input_id, e.entry_index, e.first_packet, e.last
 const pairedPreflight = `COALESCE((SELECT min(p.preflight_id) FROM pairings p WHERE p.actual_id = e.id), e.preflight_id)`
 
 func (q Query) columns() string {
-	if q.IngestHints {
-		return exchangeColumns + "e.preflight_id"
+	cols := exchangeColumns
+	if q.Lean {
+		cols = leanColumns
 	}
-	return exchangeColumns + pairedPreflight
+	if q.IngestHints {
+		return cols + "e.preflight_id"
+	}
+	return cols + pairedPreflight
 }
 
+// leanColumns are what Query.Lean reads: the request and response as the
+// analyzer judges them, without where they came from in the input.
+const leanColumns = `e.id, e.started, e.resp_started, e.ended, e.client, e.server, e.method, e.scheme, e.host, e.port,
+	e.path, e.query, e.status, e.request_headers, e.response_headers, e.request_body_bytes, e.source_request_id,
+	e.initiator_request_id, e.upgrade, `
+
+// exchangeScanner turns rows into Exchanges. Its destination list points
+// into one scratch record, built once: a million rows cost no per-row
+// []any.
 type exchangeScanner struct {
+	lean                        bool
 	withBody                    bool
+	row                         Exchange
 	body                        []byte
 	started, respStarted, ended sql.NullInt64
 	warnings                    sql.NullString
 	preflight                   sql.NullInt64
 	reqH, respH                 string
 	streamID                    int64
+	dest                        []any
+}
+
+func newExchangeScanner(q Query) *exchangeScanner {
+	sc := &exchangeScanner{lean: q.Lean, withBody: q.RequestBodyPrefix > 0}
+	r := &sc.row
+	if sc.lean {
+		sc.dest = []any{&r.ID, &sc.started, &sc.respStarted, &sc.ended, &r.Client, &r.Server, &r.Method, &r.Scheme,
+			&r.Host, &r.Port, &r.Path, &r.Query, &r.Status, &sc.reqH, &sc.respH, &r.RequestBodySize,
+			&r.SourceRequestID, &r.InitiatorRequestID, &r.Upgrade, &sc.preflight}
+	} else {
+		sc.dest = []any{&r.ID, &r.InputID, &r.EntryIndex, &r.FirstPacket, &r.LastPacket, &r.Offset, &r.ConnNo,
+			&sc.streamID, &sc.started, &sc.respStarted, &sc.ended, &r.Client, &r.Server, &r.TLS, &r.Proto, &r.Method,
+			&r.Scheme, &r.Host, &r.Port, &r.Path, &r.Query, &r.Status, &r.StatusText, &sc.reqH, &sc.respH,
+			&r.RequestBodySize, &r.ResponseBodySize, &sc.warnings, &r.ResourceType, &r.SourceRequestID,
+			&r.InitiatorRequestID, &r.FromCache, &r.Upgrade, &sc.preflight}
+	}
+	if sc.withBody {
+		sc.dest = append(sc.dest, &sc.body)
+	}
+	return sc
 }
 
 func (sc *exchangeScanner) scan(rows interface{ Scan(...any) error }, ex *Exchange) error {
-	dest := []any{&ex.ID, &ex.InputID, &ex.EntryIndex, &ex.FirstPacket, &ex.LastPacket, &ex.Offset, &ex.ConnNo,
-		&sc.streamID, &sc.started, &sc.respStarted, &sc.ended, &ex.Client, &ex.Server, &ex.TLS, &ex.Proto, &ex.Method,
-		&ex.Scheme, &ex.Host, &ex.Port, &ex.Path, &ex.Query, &ex.Status, &ex.StatusText, &sc.reqH, &sc.respH,
-		&ex.RequestBodySize, &ex.ResponseBodySize, &sc.warnings, &ex.ResourceType, &ex.SourceRequestID,
-		&ex.InitiatorRequestID, &ex.FromCache, &ex.Upgrade, &sc.preflight}
-	if sc.withBody {
-		sc.body = nil
-		dest = append(dest, &sc.body)
-	}
-	if err := rows.Scan(dest...); err != nil {
+	sc.body, sc.warnings = nil, sql.NullString{}
+	if err := rows.Scan(sc.dest...); err != nil {
 		return err
 	}
+	return sc.finish(ex)
+}
+
+// scanValues fills ex from a row of driver values, the way Scan would for
+// the column types this table has, without database/sql's per-value
+// reflection.
+func (sc *exchangeScanner) scanValues(vals []driver.Value, ex *Exchange) error {
+	if len(vals) != len(sc.dest) {
+		return fmt.Errorf("exchange row: %d columns, want %d", len(vals), len(sc.dest))
+	}
+	sc.body, sc.warnings = nil, sql.NullString{}
+	for i, v := range vals {
+		switch d := sc.dest[i].(type) {
+		case *int64:
+			*d = valueInt(v)
+		case *int:
+			*d = int(valueInt(v))
+		case *bool:
+			*d = valueInt(v) != 0
+		case *string:
+			*d = valueString(v)
+		case *sql.NullInt64:
+			*d = sql.NullInt64{Int64: valueInt(v), Valid: v != nil}
+		case *sql.NullString:
+			*d = sql.NullString{String: valueString(v), Valid: v != nil}
+		case *[]byte:
+			switch b := v.(type) {
+			case []byte:
+				*d = b
+			case string:
+				*d = []byte(b)
+			default:
+				*d = nil
+			}
+		default:
+			return fmt.Errorf("exchange row: column %d: unexpected destination %T", i, d)
+		}
+	}
+	return sc.finish(ex)
+}
+
+func valueInt(v driver.Value) int64 {
+	switch x := v.(type) {
+	case int64:
+		return x
+	case float64:
+		return int64(x)
+	case bool:
+		if x {
+			return 1
+		}
+	}
+	return 0
+}
+
+func valueString(v driver.Value) string {
+	switch x := v.(type) {
+	case string:
+		return x
+	case []byte:
+		return string(x)
+	case int64:
+		return strconv.FormatInt(x, 10)
+	}
+	return ""
+}
+
+func (sc *exchangeScanner) finish(ex *Exchange) error {
+	*ex = sc.row
 	var err error
 	if sc.withBody && len(sc.body) > 0 {
 		ex.RequestBody = append([]byte(nil), sc.body...)
@@ -82,7 +189,6 @@ func (sc *exchangeScanner) scan(rows interface{ Scan(...any) error }, ex *Exchan
 	if ex.ResponseHeaders, err = DecodeHeaders(sc.respH); err != nil {
 		return fmt.Errorf("exchange %d: response headers: %w", ex.ID, err)
 	}
-	ex.Warnings = nil
 	if sc.warnings.Valid {
 		if ex.Warnings, err = decodeStrings(sc.warnings.String); err != nil {
 			return fmt.Errorf("exchange %d: warnings: %w", ex.ID, err)
@@ -143,15 +249,11 @@ func (q Query) sql(columns string) (string, []any) {
 // fn is fresh each call and owned by fn.
 func (s *Store) Exchanges(ctx context.Context, q Query, fn func(*Exchange) error) error {
 	query, args := q.sql(q.columns())
-	rows, err := s.db.QueryContext(ctx, query, args...)
-	if err != nil {
-		return fmt.Errorf("query exchanges: %w", err)
-	}
-	defer rows.Close()
-	sc := exchangeScanner{withBody: q.RequestBodyPrefix > 0}
-	for rows.Next() {
+	sc := newExchangeScanner(q)
+	var fnErr error // fn's own error goes back to the caller as it was
+	err := s.eachRow(ctx, query, args, func(vals []driver.Value) error {
 		ex := new(Exchange)
-		if err := sc.scan(rows, ex); err != nil {
+		if err := sc.scanValues(vals, ex); err != nil {
 			return err
 		}
 		if q.WithBodies {
@@ -159,11 +261,55 @@ func (s *Store) Exchanges(ctx context.Context, q Query, fn func(*Exchange) error
 				return err
 			}
 		}
-		if err := fn(ex); err != nil {
+		fnErr = fn(ex)
+		return fnErr
+	})
+	if err != nil && err == fnErr {
+		return err
+	}
+	if err != nil {
+		return fmt.Errorf("query exchanges: %w", err)
+	}
+	return nil
+}
+
+// eachRow runs query on a connection of its own and hands fn each row as
+// the driver decoded it: streaming a million rows this way skips
+// database/sql's locking and conversion per row and column. vals is
+// reused between calls.
+func (s *Store) eachRow(ctx context.Context, query string, args []any, fn func(vals []driver.Value) error) error {
+	conn, err := s.db.Conn(ctx)
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	return conn.Raw(func(dc any) error {
+		qc, ok := dc.(driver.QueryerContext)
+		if !ok {
+			return errors.New("sqlite driver cannot query directly")
+		}
+		named := make([]driver.NamedValue, len(args))
+		for i, a := range args {
+			named[i] = driver.NamedValue{Ordinal: i + 1, Value: a}
+		}
+		rows, err := qc.QueryContext(ctx, query, named)
+		if err != nil {
 			return err
 		}
-	}
-	return rows.Err()
+		defer rows.Close()
+		vals := make([]driver.Value, len(rows.Columns()))
+		for {
+			if err := rows.Next(vals); err != nil {
+				if err == io.EOF {
+					return nil
+				}
+				return err
+			}
+			if err := fn(vals); err != nil {
+				return err
+			}
+		}
+	})
 }
 
 // ExchangeIDs returns the ids q selects, in q's order: a cheap index that a
@@ -338,7 +484,7 @@ func (s *Store) Stats(ctx context.Context) (map[string]int64, error) {
 // not callback-shaped, such as the analyzer). Close it when done.
 type Iterator struct {
 	rows *sql.Rows
-	sc   exchangeScanner
+	sc   *exchangeScanner
 	err  error
 }
 
@@ -350,7 +496,7 @@ func (s *Store) Iterate(ctx context.Context, q Query) (*Iterator, error) {
 	if err != nil {
 		return nil, fmt.Errorf("query exchanges: %w", err)
 	}
-	return &Iterator{rows: rows, sc: exchangeScanner{withBody: q.RequestBodyPrefix > 0}}, nil
+	return &Iterator{rows: rows, sc: newExchangeScanner(q)}, nil
 }
 
 // Next returns the next exchange, or io.EOF after the last.

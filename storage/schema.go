@@ -162,7 +162,9 @@ CREATE TABLE host_policies (
 `,
 	// 2: finding_exchanges keyed by exchange (every reader asks "which
 	// findings does this exchange support"), one B-tree instead of two, and
-	// no foreign key: SaveAnalysis replaces the rows itself. Analysis no
+	// no foreign key: SaveAnalysis replaces the rows itself. Verdicts are
+	// stored in blocks (see verdicts.go); an analysis has to be re-run
+	// after the upgrade to have them again. Analysis no
 	// longer writes exchanges.preflight_id: that column is the ingest hint
 	// and the pairings table holds what the analyzer decided.
 	`
@@ -174,6 +176,11 @@ CREATE TABLE finding_exchanges_v2 (
 INSERT OR IGNORE INTO finding_exchanges_v2 (exchange_id, finding_id) SELECT exchange_id, finding_id FROM finding_exchanges;
 DROP TABLE finding_exchanges;
 ALTER TABLE finding_exchanges_v2 RENAME TO finding_exchanges;
+DROP TABLE verdicts;
+CREATE TABLE verdict_blocks (
+	first_id INTEGER PRIMARY KEY, -- exchange id of the block's first verdict
+	data     BLOB NOT NULL         -- encoded by encodeVerdictBlock
+);
 `,
 }
 

@@ -2,6 +2,7 @@ package storage
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -393,26 +394,24 @@ func TestPairingShownToReadersHintKeptForAnalyzer(t *testing.T) {
 // A database written by schema 1 opens with its findings' links intact.
 func TestMigrationFromSchema1KeepsFindingLinks(t *testing.T) {
 	p := filepath.Join(t.TempDir(), "v1.db")
-	s, err := Open(p)
+	// Build the file exactly as schema 1 left it.
+	db, err := sql.Open("sqlite", "file:"+p)
 	if err != nil {
 		t.Fatal(err)
 	}
-	// Rebuild the file as schema 1 left it.
-	db := s.DB()
-	for _, q := range []string{`DROP TABLE finding_exchanges`, `CREATE TABLE finding_exchanges (
-		finding_id INTEGER NOT NULL REFERENCES findings(id) ON DELETE CASCADE, exchange_id INTEGER NOT NULL,
-		PRIMARY KEY (finding_id, exchange_id)) WITHOUT ROWID`,
-		`CREATE INDEX finding_exchanges_exchange ON finding_exchanges(exchange_id)`,
+	for _, q := range []string{migrations[0],
+		`CREATE TABLE schema_version (version INTEGER NOT NULL)`, `INSERT INTO schema_version VALUES (1)`,
 		`INSERT INTO runs (id, started) VALUES (1, 0)`,
 		`INSERT INTO findings (id, run_id, fingerprint, rule, severity, severity_rank) VALUES (7, 1, 'fp', 'cors-wildcard', 'info', 0)`,
 		`INSERT INTO finding_exchanges VALUES (7, 30), (7, 10), (7, 20)`,
-		`UPDATE schema_version SET version = 1`} {
+		`INSERT INTO verdicts VALUES (20, 0, 'MissingAllowOriginHeader')`} {
 		if _, err := db.Exec(q); err != nil {
 			t.Fatalf("%s: %v", q, err)
 		}
 	}
-	s.Close()
-	s, err = Open(p)
+	db.Close()
+	s, err := Open(p)
+
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -424,5 +423,96 @@ func TestMigrationFromSchema1KeepsFindingLinks(t *testing.T) {
 	}
 	if ids, err := s.FindingsOf(ctx, 20); err != nil || !reflect.DeepEqual(ids, []int64{7}) {
 		t.Fatalf("FindingsOf(20) = %v, %v", ids, err)
+	}
+}
+
+// Verdicts round-trip through their blocks: every one is found, ids
+// without a verdict are not, duplicates keep the last.
+func TestVerdictBlocks(t *testing.T) {
+	ctx := context.Background()
+	s := openTemp(t)
+	reasons := []string{"", "MissingAllowOriginHeader", "AllowOriginMismatch", "PreflightInvalidStatus"}
+	var vs []Verdict
+	for id := int64(1); id <= 3*verdictBlockSize+17; id += 3 {
+		r := reasons[id%4]
+		vs = append(vs, Verdict{ExchangeID: id * 5, Shared: r == "", Reason: r})
+	}
+	vs = append(vs, Verdict{ExchangeID: 5, Shared: false, Reason: "AllowOriginMismatch"}) // overrides id 5
+	if err := s.SaveAnalysis(ctx, &Analysis{Verdicts: vs}); err != nil {
+		t.Fatal(err)
+	}
+	for i, want := range vs[:len(vs)-1] {
+		if i == 0 {
+			want = vs[len(vs)-1]
+		}
+		got, err := s.Verdict(ctx, want.ExchangeID)
+		if err != nil || got == nil || *got != want {
+			t.Fatalf("Verdict(%d) = %+v, %v; want %+v", want.ExchangeID, got, err, want)
+		}
+		if got, err := s.Verdict(ctx, want.ExchangeID+1); err != nil || got != nil {
+			t.Fatalf("Verdict(%d) = %+v, %v; want none", want.ExchangeID+1, got, err)
+		}
+	}
+	if got, err := s.Verdict(ctx, 1); err != nil || got != nil {
+		t.Fatalf("Verdict(1) = %+v, %v", got, err)
+	}
+}
+
+func FuzzVerdictBlock(f *testing.F) {
+	f.Add(encodeVerdictBlock([]Verdict{{ExchangeID: 3, Reason: "MissingAllowOriginHeader"}, {ExchangeID: 9, Shared: true}}))
+	f.Add([]byte{1, 200, 1})
+	f.Fuzz(func(t *testing.T, b []byte) {
+		var got []Verdict
+		if err := decodeVerdictBlock(1, b, func(v Verdict) bool { got = append(got, v); return true }); err != nil || len(got) == 0 {
+			return
+		}
+		// What decodes re-encodes to something that decodes the same.
+		var again []Verdict
+		if err := decodeVerdictBlock(got[0].ExchangeID, encodeVerdictBlock(got), func(v Verdict) bool { again = append(again, v); return true }); err != nil || !reflect.DeepEqual(got, again) {
+			t.Fatalf("%v → %v (%v)", got, again, err)
+		}
+	})
+}
+
+func TestSortLinksPackedAndWide(t *testing.T) {
+	for _, big := range []int64{1, 1 << 30} {
+		links := []exchangeFinding{{5, 2}, {3, 9 * big}, {5, 1}, {3, 1}, {1 << 38, 1}, {4, big}}
+		want := []exchangeFinding{{3, 1}, {3, 9 * big}, {4, big}, {5, 1}, {5, 2}, {1 << 38, 1}}
+		sortLinks(links)
+		if !reflect.DeepEqual(links, want) {
+			t.Errorf("big=%d: %v", big, links)
+		}
+	}
+}
+
+// fn's own error comes back unwrapped (callers stop early with a sentinel).
+func TestExchangesReturnsCallbackErrorAsIs(t *testing.T) {
+	ctx := context.Background()
+	s := openTemp(t)
+	in := &Input{Path: "x.har", Format: FormatHAR, SHA256: "abc"}
+	if err := s.BeginInput(ctx, in); err != nil {
+		t.Fatal(err)
+	}
+	w, err := s.NewWriter(in.ID, WriterOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < 5; i++ {
+		w.Exchange(sampleExchange(i))
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	stop := fmt.Errorf("stop")
+	n := 0
+	err = s.Exchanges(ctx, Query{OrderByID: true}, func(ex *Exchange) error {
+		n++
+		if n == 2 {
+			return stop
+		}
+		return nil
+	})
+	if err != stop || n != 2 {
+		t.Fatalf("err = %v after %d rows", err, n)
 	}
 }
