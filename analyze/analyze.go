@@ -498,5 +498,5 @@ func (a *analyzer) finish() *Result {
 // Analyze: in start order, with the first bytes of request bodies (rules
 // such as csrf-json-as-text-plain judge a body's shape).
 func StoreQuery() storage.Query {
-	return storage.Query{RequestBodyPrefix: 4096, IngestHints: true}
+	return storage.Query{RequestBodyPrefix: 4096, IngestHints: true, Lean: true}
 }
