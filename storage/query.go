@@ -290,7 +290,12 @@ func (s *Store) eachRow(ctx context.Context, query string, args []any, fn func(v
 		}
 		named := make([]driver.NamedValue, len(args))
 		for i, a := range args {
-			named[i] = driver.NamedValue{Ordinal: i + 1, Value: a}
+			// As database/sql would: int → int64 and so on.
+			v, err := driver.DefaultParameterConverter.ConvertValue(a)
+			if err != nil {
+				return fmt.Errorf("argument %d: %w", i+1, err)
+			}
+			named[i] = driver.NamedValue{Ordinal: i + 1, Value: v}
 		}
 		rows, err := qc.QueryContext(ctx, query, named)
 		if err != nil {

@@ -516,3 +516,28 @@ func TestExchangesReturnsCallbackErrorAsIs(t *testing.T) {
 		t.Fatalf("err = %v after %d rows", err, n)
 	}
 }
+
+// Arguments of any Go integer type work as they do through database/sql.
+func TestExchangesConvertsArguments(t *testing.T) {
+	ctx := context.Background()
+	s := openTemp(t)
+	in := &Input{Path: "x.har", Format: FormatHAR, SHA256: "abc"}
+	if err := s.BeginInput(ctx, in); err != nil {
+		t.Fatal(err)
+	}
+	w, err := s.NewWriter(in.ID, WriterOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.Exchange(sampleExchange(1))
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	for _, arg := range []any{200, int32(200), uint16(200), int64(200)} {
+		n := 0
+		err := s.Exchanges(ctx, Query{Where: "e.status = ?", Args: []any{arg}}, func(*Exchange) error { n++; return nil })
+		if err != nil || n != 1 {
+			t.Fatalf("%T: %d rows, %v", arg, n, err)
+		}
+	}
+}
