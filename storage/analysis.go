@@ -36,7 +36,7 @@ func (s *Store) SaveAnalysis(ctx context.Context, a *Analysis) error {
 	}
 	stats, _ := json.Marshal(a.Run.Stats)
 	for _, q := range []string{
-		`DELETE FROM finding_exchanges`, `DELETE FROM findings`, `DELETE FROM runs`, `DELETE FROM verdict_blocks`,
+		`DELETE FROM findings`, `DELETE FROM runs`, `DELETE FROM verdict_blocks`,
 		`DELETE FROM host_policies`, `DELETE FROM pairings`,
 	} {
 		if _, err := tx.ExecContext(ctx, q); err != nil {
@@ -52,49 +52,31 @@ func (s *Store) SaveAnalysis(ctx context.Context, a *Analysis) error {
 		return err
 	}
 	insF, err := tx.PrepareContext(ctx, `INSERT INTO findings (run_id, fingerprint, rule, severity, severity_rank, title,
-		host, endpoint, path_template, method, origin, origin_class, evidence, cwe, remediation, detail, suppressed)
-		VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`)
+		host, endpoint, path_template, method, origin, origin_class, evidence, cwe, remediation, detail, suppressed,
+		exchange_ids) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`)
 	if err != nil {
 		return err
 	}
-	nlinks := 0
-	for _, f := range a.Findings {
-		nlinks += len(f.Exchanges)
-	}
-	links := make([]exchangeFinding, 0, nlinks)
+	var ids []byte
 	for i := range a.Findings {
 		f := &a.Findings[i]
 		f.RunID = a.Run.ID
+		ids = appendIDList(ids[:0], f.Exchanges)
 		r, err := insF.ExecContext(ctx, f.RunID, f.Fingerprint, f.Rule, f.Severity, SeverityRank(f.Severity), f.Title,
 			f.Host, f.Endpoint, f.PathTemplate, f.Method, f.Origin, f.OriginClass, string(mustJSON(nonNil(f.Evidence))),
-			f.CWE, f.Remediation, f.Detail, f.Suppressed)
+			f.CWE, f.Remediation, f.Detail, f.Suppressed, string(ids))
 		if err != nil {
 			return fmt.Errorf("save finding %s: %w", f.Rule, err)
 		}
 		if f.ID, err = r.LastInsertId(); err != nil {
 			return err
 		}
-		for _, id := range f.Exchanges {
-			links = append(links, exchangeFinding{id, f.ID})
-		}
-	}
-	// In key order every row lands at the end of the B-tree: a million
-	// links cost a sort and a sequential write, not a million seeks.
-	sortLinks(links)
-	ins := newMultiInsert(tx, `INSERT OR IGNORE INTO finding_exchanges (exchange_id, finding_id) VALUES `, 2)
-	for _, l := range links {
-		if err := ins.add(ctx, l.exchange, l.finding); err != nil {
-			return fmt.Errorf("save finding exchanges: %w", err)
-		}
-	}
-	if err := ins.flush(ctx); err != nil {
-		return fmt.Errorf("save finding exchanges: %w", err)
 	}
 	pairings := slices.Clone(a.Pairings)
 	slices.SortFunc(pairings, func(x, y Pairing) int {
 		return cmp.Or(cmp.Compare(x.PreflightID, y.PreflightID), cmp.Compare(x.ActualID, y.ActualID))
 	})
-	ins = newMultiInsert(tx, `INSERT OR REPLACE INTO pairings (preflight_id, actual_id, kind) VALUES `, 3)
+	ins := newMultiInsert(tx, `INSERT OR REPLACE INTO pairings (preflight_id, actual_id, kind) VALUES `, 3)
 	for _, p := range pairings {
 		if err := ins.add(ctx, p.PreflightID, p.ActualID, p.Kind); err != nil {
 			return fmt.Errorf("save pairing: %w", err)
@@ -148,51 +130,28 @@ func (s *Store) LastRun(ctx context.Context) (*Run, error) {
 // exchange ids.
 func (s *Store) Findings(ctx context.Context) ([]Finding, error) {
 	rows, err := s.db.QueryContext(ctx, `SELECT id, run_id, fingerprint, rule, severity, title, host, endpoint,
-		path_template, method, origin, origin_class, evidence, cwe, remediation, detail, suppressed
+		path_template, method, origin, origin_class, evidence, cwe, remediation, detail, suppressed, exchange_ids
 		FROM findings ORDER BY severity_rank DESC, rule, host, endpoint, id`)
 	if err != nil {
 		return nil, err
 	}
+	defer rows.Close()
 	var out []Finding
-	index := map[int64]int{}
 	for rows.Next() {
 		var f Finding
-		var evidence string
+		var evidence, ids string
 		if err := rows.Scan(&f.ID, &f.RunID, &f.Fingerprint, &f.Rule, &f.Severity, &f.Title, &f.Host, &f.Endpoint,
 			&f.PathTemplate, &f.Method, &f.Origin, &f.OriginClass, &evidence, &f.CWE, &f.Remediation, &f.Detail,
-			&f.Suppressed); err != nil {
-			rows.Close()
+			&f.Suppressed, &ids); err != nil {
 			return nil, err
 		}
 		_ = json.Unmarshal([]byte(evidence), &f.Evidence)
-		index[f.ID] = len(out)
+		if f.Exchanges, err = parseIDList(ids); err != nil {
+			return nil, fmt.Errorf("finding %d: exchange ids: %w", f.ID, err)
+		}
 		out = append(out, f)
 	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return nil, err
-	}
-	// In key order (by exchange) each finding's ids come out ascending.
-	fe, err := s.db.QueryContext(ctx, `SELECT finding_id, exchange_id FROM finding_exchanges`)
-	if err != nil {
-		return nil, err
-	}
-	defer fe.Close()
-	for fe.Next() {
-		var fid, eid int64
-		if err := fe.Scan(&fid, &eid); err != nil {
-			return nil, err
-		}
-		if i, ok := index[fid]; ok {
-			out[i].Exchanges = append(out[i].Exchanges, eid)
-		}
-	}
-	return out, fe.Err()
-}
-
-// FindingsOf returns the ids of the findings an exchange supports.
-func (s *Store) FindingsOf(ctx context.Context, exchangeID int64) ([]int64, error) {
-	return s.queryIDs(ctx, `SELECT finding_id FROM finding_exchanges WHERE exchange_id = ?`, exchangeID)
+	return out, rows.Err()
 }
 
 // HostPolicies returns the last run's inferred per-host policies.
@@ -219,29 +178,6 @@ func (s *Store) HostPolicies(ctx context.Context) ([]HostPolicy, error) {
 
 // multiInsert batches rows into INSERT statements of up to multiRows rows:
 // one statement execution per hundred rows instead of per row.
-type exchangeFinding struct{ exchange, finding int64 }
-
-// sortLinks orders links by exchange, then finding. Packed into one
-// integer (when the ids fit, as they do below 2^39 exchanges and 2^24
-// findings) the sort takes a third of the time.
-func sortLinks(links []exchangeFinding) {
-	const findingBits = 24
-	packed := make([]uint64, len(links))
-	for i, l := range links {
-		if l.finding < 0 || l.finding >= 1<<findingBits || l.exchange < 0 || l.exchange >= 1<<(63-findingBits) {
-			slices.SortFunc(links, func(x, y exchangeFinding) int {
-				return cmp.Or(cmp.Compare(x.exchange, y.exchange), cmp.Compare(x.finding, y.finding))
-			})
-			return
-		}
-		packed[i] = uint64(l.exchange)<<findingBits | uint64(l.finding)
-	}
-	slices.Sort(packed)
-	for i, p := range packed {
-		links[i] = exchangeFinding{int64(p >> findingBits), int64(p & (1<<findingBits - 1))}
-	}
-}
-
 type multiInsert struct {
 	tx      *sql.Tx
 	head    string

@@ -160,22 +160,19 @@ CREATE TABLE host_policies (
 	policy TEXT NOT NULL
 );
 `,
-	// 2: finding_exchanges keyed by exchange (every reader asks "which
-	// findings does this exchange support"), one B-tree instead of two, and
-	// no foreign key: SaveAnalysis replaces the rows itself. Verdicts are
-	// stored in blocks (see verdicts.go); an analysis has to be re-run
-	// after the upgrade to have them again. Analysis no
-	// longer writes exchanges.preflight_id: that column is the ingest hint
-	// and the pairings table holds what the analyzer decided.
+	// 2: a finding's exchange ids live on its row as one JSON array
+	// (readers index them in memory; SQL reaches them with json_each):
+	// saving a million links as rows cost a second. Verdicts are stored in
+	// blocks (verdicts.go); an analysis has to be re-run after the upgrade
+	// to have them again. Analysis no longer writes exchanges.preflight_id:
+	// that column is the ingest hint and the pairings table holds what the
+	// analyzer decided.
 	`
-CREATE TABLE finding_exchanges_v2 (
-	exchange_id INTEGER NOT NULL,
-	finding_id  INTEGER NOT NULL,
-	PRIMARY KEY (exchange_id, finding_id)
-) WITHOUT ROWID;
-INSERT OR IGNORE INTO finding_exchanges_v2 (exchange_id, finding_id) SELECT exchange_id, finding_id FROM finding_exchanges;
+ALTER TABLE findings ADD COLUMN exchange_ids TEXT NOT NULL DEFAULT '[]';
+UPDATE findings SET exchange_ids = (SELECT json_group_array(exchange_id) FROM
+	(SELECT exchange_id FROM finding_exchanges fe WHERE fe.finding_id = findings.id ORDER BY exchange_id))
+	WHERE EXISTS (SELECT 1 FROM finding_exchanges fe WHERE fe.finding_id = findings.id);
 DROP TABLE finding_exchanges;
-ALTER TABLE finding_exchanges_v2 RENAME TO finding_exchanges;
 DROP TABLE verdicts;
 CREATE TABLE verdict_blocks (
 	first_id INTEGER PRIMARY KEY, -- exchange id of the block's first verdict

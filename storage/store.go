@@ -24,10 +24,11 @@ const DefaultPath = "corscope.db"
 
 // Store is an open corscope database.
 type Store struct {
-	db      *sql.DB
-	path    string
-	tmpDir  string // set for MemoryPath; removed on Close
-	writing sync.Mutex
+	db       *sql.DB
+	path     string
+	tmpDir   string // set for MemoryPath; removed on Close
+	writing  sync.Mutex
+	findings findingIndexCache
 }
 
 // Open opens or creates the database at path (mode 0600: it holds cookies

@@ -474,17 +474,6 @@ func FuzzVerdictBlock(f *testing.F) {
 	})
 }
 
-func TestSortLinksPackedAndWide(t *testing.T) {
-	for _, big := range []int64{1, 1 << 30} {
-		links := []exchangeFinding{{5, 2}, {3, 9 * big}, {5, 1}, {3, 1}, {1 << 38, 1}, {4, big}}
-		want := []exchangeFinding{{3, 1}, {3, 9 * big}, {4, big}, {5, 1}, {5, 2}, {1 << 38, 1}}
-		sortLinks(links)
-		if !reflect.DeepEqual(links, want) {
-			t.Errorf("big=%d: %v", big, links)
-		}
-	}
-}
-
 // fn's own error comes back unwrapped (callers stop early with a sentinel).
 func TestExchangesReturnsCallbackErrorAsIs(t *testing.T) {
 	ctx := context.Background()
@@ -539,5 +528,69 @@ func TestExchangesConvertsArguments(t *testing.T) {
 		if err != nil || n != 1 {
 			t.Fatalf("%T: %d rows, %v", arg, n, err)
 		}
+	}
+}
+
+func TestFindingIndexFollowsTheLastRun(t *testing.T) {
+	ctx := context.Background()
+	s := openTemp(t)
+	if x, err := s.FindingIndex(ctx); err != nil || x != nil {
+		t.Fatalf("before any run: %v, %v", x, err)
+	}
+	save := func(fs ...Finding) {
+		t.Helper()
+		if err := s.SaveAnalysis(ctx, &Analysis{Findings: fs}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	save(Finding{Fingerprint: "a", Rule: "cors-wildcard", Severity: SeverityInfo, Exchanges: []int64{9, 3, 4}},
+		Finding{Fingerprint: "b", Rule: "cors-reflect-any-credentials", Severity: SeverityHigh, Exchanges: []int64{4}})
+	x, err := s.FindingIndex(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	refs := x.Of(4)
+	if len(refs) != 2 || refs[0].Rule != "cors-reflect-any-credentials" || refs[1].Rule != "cors-wildcard" {
+		t.Fatalf("Of(4) = %+v", refs)
+	}
+	if r, ok := x.MaxRank(3); !ok || r != SeverityRank(SeverityInfo) {
+		t.Fatalf("MaxRank(3) = %d, %v", r, ok)
+	}
+	if _, ok := x.MaxRank(5); ok || len(x.Of(5)) != 0 {
+		t.Fatal("exchange 5 supports nothing")
+	}
+	var seen []int64
+	x.Each(func(id int64, refs []FindingRef) { seen = append(seen, id) })
+	if !reflect.DeepEqual(seen, []int64{3, 4, 9}) {
+		t.Fatalf("Each visited %v", seen)
+	}
+	fs, err := s.Findings(ctx)
+	if err != nil || !reflect.DeepEqual(fs[1].Exchanges, []int64{3, 4, 9}) {
+		t.Fatalf("Findings = %+v, %v", fs, err)
+	}
+	// A new run (same run id once the old one is replaced) is seen.
+	time.Sleep(time.Millisecond)
+	save(Finding{Fingerprint: "c", Rule: "cors-null-trusted", Severity: SeverityHigh, Exchanges: []int64{5}})
+	if ids, err := s.FindingsOf(ctx, 5); err != nil || len(ids) != 1 {
+		t.Fatalf("FindingsOf(5) after the second run = %v, %v", ids, err)
+	}
+	if ids, _ := s.FindingsOf(ctx, 4); len(ids) != 0 {
+		t.Fatalf("FindingsOf(4) after the second run = %v", ids)
+	}
+}
+
+func TestParseIDList(t *testing.T) {
+	for in, want := range map[string][]int64{"[]": nil, "[7]": {7}, "[3,1,2]": {1, 2, 3}, "[10,20]": {10, 20}} {
+		if got, err := parseIDList(in); err != nil || !reflect.DeepEqual(got, want) {
+			t.Errorf("%q: %v, %v", in, got, err)
+		}
+	}
+	for _, bad := range []string{"", "[", "[1,]", "[a]", "1,2", "[1,,2]", "[,]"} {
+		if _, err := parseIDList(bad); err == nil {
+			t.Errorf("%q: no error", bad)
+		}
+	}
+	if got := string(appendIDList(nil, []int64{1, 22, 333})); got != "[1,22,333]" {
+		t.Errorf("appendIDList = %s", got)
 	}
 }

@@ -181,10 +181,10 @@ func (n *node) sql(b *strings.Builder, args *[]any, negated bool) {
 	case nPreflight:
 		b.WriteString(`(e.method = 'OPTIONS' AND e.origin IS NOT NULL AND e.acrm IS NOT NULL)`)
 	case nSeverity:
-		b.WriteString(`(EXISTS (SELECT 1 FROM finding_exchanges fe JOIN findings f ON f.id = fe.finding_id WHERE fe.exchange_id = e.id AND f.severity_rank >= ?))`)
+		b.WriteString(`(e.id IN (SELECT j.value FROM findings f, json_each(f.exchange_ids) j WHERE f.severity_rank >= ?))`)
 		*args = append(*args, n.n)
 	case nRule:
-		b.WriteString(`(EXISTS (SELECT 1 FROM finding_exchanges fe JOIN findings f ON f.id = fe.finding_id WHERE fe.exchange_id = e.id AND f.rule = ?))`)
+		b.WriteString(`(e.id IN (SELECT j.value FROM findings f, json_each(f.exchange_ids) j WHERE f.rule = ?))`)
 		*args = append(*args, n.s)
 	}
 }

@@ -182,55 +182,38 @@ func (s *Source) shallowIDs(ctx context.Context, f *filter.Expr, tail string, ar
 // FindingRefs returns, per exchange, the findings it supports (for Go-side
 // filter evaluation of ~sev and ~rule).
 func (s *Source) FindingRefs(ctx context.Context) (map[int64][]filter.FindingRef, error) {
-	rows, err := s.st.DB().QueryContext(ctx, `SELECT fe.exchange_id, f.rule, f.severity FROM finding_exchanges fe
-		JOIN findings f ON f.id = fe.finding_id`)
+	x, err := s.st.FindingIndex(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("finding refs: %w", err)
 	}
-	defer rows.Close()
 	out := map[int64][]filter.FindingRef{}
-	for rows.Next() {
-		var id int64
-		var r filter.FindingRef
-		if err := rows.Scan(&id, &r.Rule, &r.Severity); err != nil {
-			return nil, err
+	x.Each(func(id int64, refs []storage.FindingRef) {
+		fr := make([]filter.FindingRef, len(refs))
+		for i, r := range refs {
+			fr[i] = filter.FindingRef{Rule: r.Rule, Severity: r.Severity}
 		}
-		out[id] = append(out[id], r)
-	}
-	return out, rows.Err()
+		out[id] = fr
+	})
+	return out, nil
 }
 
 // severities returns the highest finding severity rank of each of ids that
-// supports a finding (a query the store lacks; read-only SQL).
+// supports a finding.
 func (s *Source) severities(ctx context.Context, ids []int64) (map[int64]int, error) {
 	out := map[int64]int{}
 	if len(ids) == 0 {
 		return out, nil
 	}
-	var b strings.Builder
-	args := make([]any, len(ids))
-	for i, id := range ids {
-		if i > 0 {
-			b.WriteByte(',')
-		}
-		b.WriteByte('?')
-		args[i] = id
-	}
-	rows, err := s.st.DB().QueryContext(ctx, `SELECT fe.exchange_id, max(f.severity_rank) FROM finding_exchanges fe
-		JOIN findings f ON f.id = fe.finding_id WHERE fe.exchange_id IN (`+b.String()+`) GROUP BY fe.exchange_id`, args...)
+	x, err := s.st.FindingIndex(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("finding marks: %w", err)
 	}
-	defer rows.Close()
-	for rows.Next() {
-		var id int64
-		var rank int
-		if err := rows.Scan(&id, &rank); err != nil {
-			return nil, err
+	for _, id := range ids {
+		if rank, ok := x.MaxRank(id); ok {
+			out[id] = rank
 		}
-		out[id] = rank
 	}
-	return out, rows.Err()
+	return out, nil
 }
 
 // Rows loads and renders the exchanges ids, in that order. An id that no
