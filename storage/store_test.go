@@ -594,3 +594,66 @@ func TestParseIDList(t *testing.T) {
 		t.Errorf("appendIDList = %s", got)
 	}
 }
+
+// A lean read returns exactly the fields it promises, whatever bytes they
+// hold, and zero for the rest.
+func TestLeanReadMatchesFullRead(t *testing.T) {
+	ctx := context.Background()
+	s := openTemp(t)
+	in := &Input{Path: "x.har", Format: FormatHAR, SHA256: "abc"}
+	if err := s.BeginInput(ctx, in); err != nil {
+		t.Fatal(err)
+	}
+	w, err := s.NewWriter(in.ID, WriterOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	odd := sampleExchange(2)
+	odd.Path, odd.Query, odd.Host = "/a:b,c/\x00\xff\xfe/é", "x=1:2,3", "h:8,0"
+	odd.Client, odd.Server, odd.Upgrade = "", "[::1]:443", "websocket"
+	odd.RespStarted, odd.Ended = time.Time{}, time.Time{}
+	odd.SourceRequestID, odd.InitiatorRequestID = "12,3:4", "9"
+	odd.RequestHeaders = append(odd.RequestHeaders, Header{"X-Odd", "1:2,3\x00"})
+	w.Exchange(sampleExchange(1))
+	w.Exchange(odd)
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	read := func(q Query) []*Exchange {
+		var out []*Exchange
+		if err := s.Exchanges(ctx, q, func(ex *Exchange) error { out = append(out, ex); return nil }); err != nil {
+			t.Fatal(err)
+		}
+		return out
+	}
+	full, lean := read(Query{OrderByID: true}), read(Query{OrderByID: true, Lean: true})
+	if len(full) != 2 || len(lean) != 2 {
+		t.Fatalf("%d full, %d lean rows", len(full), len(lean))
+	}
+	for i := range full {
+		f := *full[i]
+		want := Exchange{ID: f.ID, Started: f.Started, RespStarted: f.RespStarted, Ended: f.Ended, Client: f.Client,
+			Server: f.Server, Method: f.Method, Scheme: f.Scheme, Host: f.Host, Port: f.Port, Path: f.Path, Query: f.Query,
+			Status: f.Status, RequestHeaders: f.RequestHeaders, ResponseHeaders: f.ResponseHeaders,
+			RequestBodySize: f.RequestBodySize, SourceRequestID: f.SourceRequestID,
+			InitiatorRequestID: f.InitiatorRequestID, Upgrade: f.Upgrade, PreflightID: f.PreflightID}
+		if !reflect.DeepEqual(*lean[i], want) {
+			t.Errorf("lean row %d:\n got %+v\nwant %+v", i, *lean[i], want)
+		}
+	}
+	if lean[1].Path != odd.Path || !lean[1].RespStarted.IsZero() {
+		t.Errorf("odd row: path %q, resp started %v", lean[1].Path, lean[1].RespStarted)
+	}
+	// The pull iterator reads the same.
+	it, err := s.Iterate(ctx, Query{OrderByID: true, Lean: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer it.Close()
+	for i := range lean {
+		ex, err := it.Next()
+		if err != nil || !reflect.DeepEqual(ex, lean[i]) {
+			t.Fatalf("iterator row %d: %+v, %v", i, ex, err)
+		}
+	}
+}
