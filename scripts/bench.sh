@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Scale benchmark: generates a 300 MB HAR (scripts/genhar) and a
 # 100,000-exchange pcap (scripts/benchpcap), times `corscope ingest` on each
-# and `corscope analyze` on the resulting database, and prints a table.
+# and `corscope analyze` on the resulting database, then `corscope analyze`
+# on a database of 1M generated exchanges (scripts/genstore), and prints a
+# table.
 #
 #   scripts/bench.sh              # 300 MB HAR + 100k-exchange pcap
 #   BIG=1 scripts/bench.sh        # also a 1 GB HAR and a ~1 GB pcap
@@ -20,6 +22,7 @@ mkdir -p "$DIR"
 go build -o "$DIR/corscope" ./cmd/corscope
 go build -o "$DIR/genhar" ./scripts/genhar
 go build -o "$DIR/benchpcap" ./scripts/benchpcap
+go build -o "$DIR/genstore" ./scripts/genstore
 
 # inputs: NAME FILE GENERATOR-ARGS... (generated once, reused by later runs)
 declare -a NAMES FILES
@@ -80,4 +83,19 @@ ex=$(sqlite3 "$db" 'select count(*) from exchanges' 2>/dev/null || echo 0)
 size_mb=$(( $(stat -c %s "${FILES[0]}") / 1000000 ))
 printf '%-30s %9d %8.2f %8.2f %9d %9.1f %12d %11.0f\n' "ingest ${NAMES[0]} --redact" "$size_mb" "$T_WALL" "$T_CPU" "$T_RSS_MB" \
 	"$(echo "$size_mb / $T_WALL" | bc -l)" "$ex" "$(echo "$ex / $T_WALL" | bc -l)"
+# Analysis at scale: a database of 1M generated exchanges (scripts/genstore;
+# preflights, cached repeats, a dozen origin classes over 24 hosts),
+# analysed fresh and then again (a re-run replaces the first run's results).
+db="$DIR/synthetic-1M.db"
+if [ ! -s "$db" ]; then
+	echo "generating $db" >&2
+	"$DIR/genstore" -n 1000000 -db "$db" >&2
+fi
+cp "$db" "$DIR/analyze-1M.db"
+rm -f "$DIR/analyze-1M.db-wal" "$DIR/analyze-1M.db-shm"
+for run in first again; do
+	timed "analyze-1M-$run" "$DIR/corscope" analyze --db "$DIR/analyze-1M.db"
+	printf '%-30s %9s %8.2f %8.2f %9d %9s %12d %11.0f\n' "analyze 1M stored ($run)" - "$T_WALL" "$T_CPU" "$T_RSS_MB" - \
+		1000000 "$(echo "1000000 / $T_WALL" | bc -l)"
+done
 echo "uptime after: $(uptime)"
