@@ -52,6 +52,29 @@ type Conn struct {
 	// differed from the copy already taken, so consumers can flag the
 	// exchange they fall in.
 	ConflictPackets []int64
+	// ClosedBy names the limit closing the connection (LimitConnections or
+	// LimitIdle). It is set before the final deliveries and Close, so a
+	// Stream can flag what it emits from then on; NoLimit otherwise.
+	ClosedBy Limit
+}
+
+// Limit names a resource limit of the assembler that cut a connection short.
+type Limit uint8
+
+const (
+	NoLimit            Limit = iota
+	LimitConnections         // MaxConnections: evicted
+	LimitIdle                // IdleTimeout: closed while silent
+	LimitBufferPerConn       // MaxBufferedPerConn: a hole skipped
+	LimitBufferTotal         // MaxBufferedTotal: a hole skipped
+)
+
+// LimitGapStream is implemented by Streams that want to tell holes a buffer
+// cap forced (the bytes may still be in the capture, later) from bytes the
+// capture lacks. The assembler calls LimitGap instead of Gap for those.
+type LimitGapStream interface {
+	Stream
+	LimitGap(dir Dir, skipped int, t time.Time, by Limit)
 }
 
 const maxConflictPackets = 64
@@ -133,6 +156,7 @@ type Counters struct {
 	KeepAlives           int64 // one-byte keep-alive probes below the next sequence number
 	Gaps, GapBytes       int64 // holes declared lost
 	ForcedByBufferCap    int64 // holes resolved because a buffer cap was hit
+	BufferCapBytes       int64 // bytes those holes skipped
 	IdleClosed           int64
 	Evicted              int64 // closed because MaxConnections was reached
 	IgnoredNoConnection  int64 // payload-less segments of unknown connections
@@ -174,6 +198,9 @@ func New(opt Options, factory Factory) *Assembler {
 // Counters returns the tallies so far.
 func (a *Assembler) Counters() Counters { return a.c }
 
+// Options returns the options in force, defaults filled in.
+func (a *Assembler) Options() Options { return a.opt }
+
 // Open returns how many connections are tracked now.
 func (a *Assembler) Open() int { return int(a.open) }
 
@@ -197,6 +224,7 @@ type waitItem struct {
 	ack    uint32
 	ackOK  bool
 	gap    int
+	by     Limit // the cap that forced the gap, if any
 }
 
 type half struct {
@@ -424,6 +452,7 @@ type heldItem struct {
 	seq    uint32
 	ack    uint32
 	gap    int
+	by     Limit
 }
 
 // settle looks at a payload of a connection whose direction was guessed
@@ -469,7 +498,7 @@ func (a *Assembler) decide(c *conn, byData bool) {
 	c.heldBytes = 0
 	for _, it := range held {
 		if it.data == nil {
-			c.stream.Gap(it.dir, it.gap, it.time)
+			a.streamGap(c, it.dir, it.gap, it.time, it.by)
 			continue
 		}
 		c.chunk = Chunk{Data: it.data, Time: it.time, Packet: it.packet, Seq: it.seq, Ack: it.ack}
@@ -492,9 +521,13 @@ func (a *Assembler) streamData(c *conn, dir Dir) {
 	c.stream.Data(dir, &c.chunk)
 }
 
-func (a *Assembler) streamGap(c *conn, dir Dir, lost int, t time.Time) {
+func (a *Assembler) streamGap(c *conn, dir Dir, lost int, t time.Time, by Limit) {
 	if c.tentative {
-		c.held = append(c.held, heldItem{dir: dir, gap: lost, time: t})
+		c.held = append(c.held, heldItem{dir: dir, gap: lost, time: t, by: by})
+		return
+	}
+	if ls, ok := c.stream.(LimitGapStream); ok && by != NoLimit {
+		ls.LimitGap(dir, lost, t, by)
 		return
 	}
 	c.stream.Gap(dir, lost, t)
@@ -541,7 +574,7 @@ func (a *Assembler) data(c *conn, dir Dir, seq uint32, p []byte, missing int, t 
 	}
 	a.deliver(c, dir, h, p, t, pkt, seq, ack, ackOK)
 	if missing > 0 {
-		a.gap(c, dir, h, missing, t)
+		a.gap(c, dir, h, missing, t, NoLimit)
 	}
 	a.drain(c, dir, h)
 }
@@ -669,7 +702,7 @@ func (a *Assembler) release(c *conn, force bool) {
 				a.buffered -= len(w.data)
 				if w.data == nil {
 					h.dnext += uint32(w.gap)
-					a.streamGap(c, d, w.gap, w.time)
+					a.streamGap(c, d, w.gap, w.time, w.by)
 				} else {
 					a.emitData(c, d, h, w.data, w.time, w.packet, w.seq, w.ack)
 				}
@@ -684,9 +717,13 @@ func (a *Assembler) release(c *conn, force bool) {
 	}
 }
 
-func (a *Assembler) gap(c *conn, dir Dir, h *half, lost int, t time.Time) {
+// gap declares lost bytes; by names the cap that forced it, if any.
+func (a *Assembler) gap(c *conn, dir Dir, h *half, lost int, t time.Time, by Limit) {
 	if lost <= 0 {
 		return
+	}
+	if by != NoLimit {
+		a.c.BufferCapBytes += int64(lost)
 	}
 	h.next += uint32(lost)
 	h.hist = h.hist[:0]
@@ -700,11 +737,11 @@ func (a *Assembler) gap(c *conn, dir Dir, h *half, lost int, t time.Time) {
 		h.holeSince, h.holePkts = t, c.info.Packets
 	}
 	if len(h.wait) > 0 {
-		a.hold(c, h, waitItem{gap: lost, time: t})
+		a.hold(c, h, waitItem{gap: lost, time: t, by: by})
 		return
 	}
 	h.dnext += uint32(lost)
-	a.streamGap(c, dir, lost, t)
+	a.streamGap(c, dir, lost, t, by)
 	a.release(c, false)
 }
 
@@ -727,10 +764,10 @@ func (a *Assembler) drain(c *conn, dir Dir, h *half) {
 		if skip < len(s.data) {
 			a.deliver(c, dir, h, s.data[skip:], s.time, s.packet, h.next, s.ack, s.ackOK)
 			if s.missing > 0 {
-				a.gap(c, dir, h, s.missing, s.time)
+				a.gap(c, dir, h, s.missing, s.time, NoLimit)
 			}
 		} else if skip < len(s.data)+s.missing {
-			a.gap(c, dir, h, len(s.data)+s.missing-skip, s.time)
+			a.gap(c, dir, h, len(s.data)+s.missing-skip, s.time, NoLimit)
 		}
 	}
 	if len(h.ooo) == 0 {
@@ -798,7 +835,11 @@ func (a *Assembler) buffer(c *conn, h *half, seq uint32, p []byte, missing int, 
 	if h.oooBytes > a.opt.MaxBufferedPerConn || a.buffered > a.opt.MaxBufferedTotal {
 		a.c.ForcedByBufferCap++
 		c.info.warn("reassembly buffer limit reached: a hole was skipped")
-		a.resolve(c, c.dirOfHalf(h), t)
+		by := LimitBufferPerConn
+		if h.oooBytes <= a.opt.MaxBufferedPerConn {
+			by = LimitBufferTotal
+		}
+		a.resolve(c, c.dirOfHalf(h), t, by)
 		if a.buffered > a.opt.MaxBufferedTotal {
 			a.shedGlobal(t)
 		}
@@ -815,7 +856,7 @@ func (c *conn) dirOfHalf(h *half) Dir {
 // resolve declares the first hole of one direction lost and delivers the
 // buffered data that follows it. Each call makes progress: it either skips
 // to the first buffered segment or consumes the peer's acknowledgement.
-func (a *Assembler) resolve(c *conn, dir Dir, t time.Time) {
+func (a *Assembler) resolve(c *conn, dir Dir, t time.Time, by Limit) {
 	h := &c.half[dir]
 	var target uint32
 	switch {
@@ -832,7 +873,7 @@ func (a *Assembler) resolve(c *conn, dir Dir, t time.Time) {
 		return
 	}
 	if lost := int(int32(target - h.next)); lost > 0 {
-		a.gap(c, dir, h, lost, t)
+		a.gap(c, dir, h, lost, t, by)
 	}
 	h.holeOpen = false
 	a.drain(c, dir, h)
@@ -856,7 +897,7 @@ func (a *Assembler) checkHoles(c *conn, t time.Time) {
 		minPk := int64(max(a.opt.ReorderPackets/4, 1))
 		if (evidence && (pk >= int64(a.opt.ReorderPackets) || (dt >= a.opt.ReorderWindow && pk >= minPk))) ||
 			pk >= 16*int64(a.opt.ReorderPackets) || (dt >= 10*a.opt.ReorderWindow && pk >= minPk) {
-			a.resolve(c, d, t)
+			a.resolve(c, d, t, NoLimit)
 		}
 	}
 }
@@ -881,7 +922,7 @@ func (a *Assembler) shedGlobal(t time.Time) {
 		a.c.ForcedByBufferCap++
 		worst.info.warn("reassembly buffer limit reached: a hole was skipped")
 		for len(worst.half[wd].ooo) > 0 {
-			a.resolve(worst, wd, t)
+			a.resolve(worst, wd, t, LimitBufferTotal)
 		}
 	}
 }
@@ -899,10 +940,10 @@ func (a *Assembler) close(c *conn, t time.Time) {
 	for d := Dir(0); d < 2; d++ {
 		h := &c.half[d]
 		for len(h.ooo) > 0 || h.ackBeyond {
-			a.resolve(c, d, t)
+			a.resolve(c, d, t, NoLimit)
 		}
 		if h.fin && after(h.finSeq, h.next) {
-			a.gap(c, d, h, int(int32(h.finSeq-h.next)), t)
+			a.gap(c, d, h, int(int32(h.finSeq-h.next)), t, NoLimit)
 		}
 	}
 	a.release(c, false)
@@ -938,6 +979,7 @@ func (a *Assembler) sweep(t time.Time) {
 		case t.Sub(c.info.LastSeen) > a.opt.IdleTimeout:
 			a.c.IdleClosed++
 			c.info.warn("closed after idle timeout (no FIN/RST captured)")
+			c.info.ClosedBy = LimitIdle
 			a.close(c, t)
 		default:
 			a.checkHoles(c, t)
@@ -965,6 +1007,7 @@ func (a *Assembler) evict() {
 	for _, c := range open[:n] {
 		a.c.Evicted++
 		c.info.warn("closed early: too many concurrent connections")
+		c.info.ClosedBy = LimitConnections
 		a.close(c, a.now)
 		delete(a.conns, c.key)
 	}

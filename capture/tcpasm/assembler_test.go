@@ -462,3 +462,93 @@ func TestSegmentTwoGiBBehindDoesNotPanic(t *testing.T) {
 		t.Fatalf("stream %q", got)
 	}
 }
+
+// limitRecorder also hears which holes a buffer cap forced and sees the
+// limit that closed its connection.
+type limitRecorder struct {
+	recorder
+	limitGaps []string
+	closedBy  Limit
+}
+
+func (r *limitRecorder) LimitGap(d Dir, lost int, t time.Time, by Limit) {
+	r.limitGaps = append(r.limitGaps, fmt.Sprintf("%d:%d:%d", d, lost, by))
+	r.recorder.Gap(d, lost, t)
+}
+
+func (r *limitRecorder) Close(t time.Time) {
+	r.closedBy = r.conn.ClosedBy
+	r.recorder.Close(t)
+}
+
+func newLimitHarness(opt Options) (*harness, *[]*limitRecorder) {
+	h := &harness{t: t0}
+	var recs []*limitRecorder
+	opt.Classify = func(b []byte) (bool, bool) { return bytes.HasPrefix(b, []byte("GET ")), false }
+	h.a = New(opt, func(c *Conn) Stream {
+		r := &limitRecorder{recorder: recorder{conn: c}}
+		recs = append(recs, r)
+		h.recs = append(h.recs, &r.recorder)
+		return r
+	})
+	return h, &recs
+}
+
+func TestLimitsAreNamedToTheStream(t *testing.T) {
+	t.Run("per-connection buffer cap", func(t *testing.T) {
+		h, recs := newLimitHarness(Options{MaxBufferedPerConn: 100})
+		h.handshake()
+		seq := uint32(cISN + 1 + 10)
+		for i := 0; i < 20; i++ {
+			h.send(cli, srv, seq, sISN+1, 0, "0123456789")
+			seq += 10
+		}
+		h.a.FlushAll(h.t)
+		r := (*recs)[0]
+		if want := []string{"0:10:3"}; fmt.Sprint(r.limitGaps) != fmt.Sprint(want) {
+			t.Fatalf("limit gaps %v, want %v", r.limitGaps, want)
+		}
+		if r.closedBy != NoLimit || h.a.Counters().BufferCapBytes != 10 {
+			t.Fatalf("closed by %d, counters %+v", r.closedBy, h.a.Counters())
+		}
+	})
+	t.Run("total buffer cap", func(t *testing.T) {
+		h, recs := newLimitHarness(Options{MaxBufferedTotal: 150, MaxBufferedPerConn: 1 << 20})
+		for i := 0; i < 2; i++ {
+			c := netip.AddrPortFrom(cli.Addr(), uint16(30000+i))
+			h.send(c, srv, 100, 0, packet.FlagSYN, "")
+			for j := 0; j < 10; j++ {
+				h.send(c, srv, uint32(111+10*j), 1, 0, "0123456789")
+			}
+		}
+		// The second connection's bytes went over the total: its hole goes.
+		if r := (*recs)[1]; len(r.limitGaps) == 0 || r.limitGaps[0] != "0:10:4" || len((*recs)[0].limitGaps) != 0 {
+			t.Fatalf("limit gaps %v %v", (*recs)[0].limitGaps, r.limitGaps)
+		}
+	})
+	t.Run("loss resolved by evidence is no limit", func(t *testing.T) {
+		h, recs := newLimitHarness(Options{})
+		h.handshake()
+		h.send(cli, srv, cISN+11, sISN+1, 0, "0123456789")
+		h.a.FlushAll(h.t)
+		r := (*recs)[0]
+		if len(r.gaps[0]) != 1 || len(r.limitGaps) != 0 || h.a.Counters().BufferCapBytes != 0 {
+			t.Fatalf("gaps %v, limit gaps %v", r.gaps, r.limitGaps)
+		}
+	})
+	t.Run("eviction and idle timeout", func(t *testing.T) {
+		h, recs := newLimitHarness(Options{MaxConnections: 2, IdleTimeout: 10 * time.Second})
+		for i := 0; i < 3; i++ {
+			c := netip.AddrPortFrom(cli.Addr(), uint16(20000+i))
+			h.send(c, srv, 1, 1, 0, "GET / HTTP/1.1\r\n")
+		}
+		if (*recs)[0].closedBy != LimitConnections || (*recs)[1].closed {
+			t.Fatalf("first connection closed by %d", (*recs)[0].closedBy)
+		}
+		h.t = h.t.Add(time.Minute)
+		h.a.Sweep(h.t)
+		if (*recs)[1].closedBy != LimitIdle || (*recs)[2].closedBy != LimitIdle {
+			t.Fatalf("closed by %d, %d", (*recs)[1].closedBy, (*recs)[2].closedBy)
+		}
+	})
+}
