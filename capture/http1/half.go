@@ -97,6 +97,12 @@ type half struct {
 	everLost  bool     // any loss or resync on this direction
 	skipped   int64    // bytes skipped while resynchronising, reported on the next message
 	warn      []string
+	// cause explains the gap being handled (LimitGap); causeNext is the
+	// cause of a gap between messages, for the next message (or, on the
+	// server side, for requests whose response it may have taken); causeAt
+	// is when that gap was declared.
+	cause, causeNext string
+	causeAt          time.Time
 }
 
 // feed runs b (starting at position at) through the state machine.
@@ -838,6 +844,9 @@ func (h *half) endMessage(warn string) {
 	m.last = h.seg
 	if warn != "" && m.e != nil {
 		m.e.addWarning(warn)
+		if h.cause != "" {
+			m.e.addWarning(h.cause)
+		}
 	}
 	h.st = stIdle
 	if h.dir == ClientToServer {
@@ -847,8 +856,9 @@ func (h *half) endMessage(warn string) {
 	}
 }
 
-// gap handles lost bytes before the next feed.
-func (h *half) gap(lost int) {
+// gap handles lost bytes before the next feed; cause, when set, says why
+// they were skipped and goes on every message the gap cuts.
+func (h *half) gap(lost int, cause string, t time.Time) {
 	if h.st == stDone || h.st == stSkipHead && h.afterSkip == stDone {
 		h.st = stDone
 		return
@@ -858,6 +868,15 @@ func (h *half) gap(lost int) {
 		h.buf = h.buf[:0]
 		h.st = h.peekNext
 		h.feed(held, h.bufStart)
+	}
+	if cause != "" {
+		h.cause = cause
+		defer func() { h.cause = "" }()
+		// Unless the gap falls inside a body of known length, it may have
+		// taken the start of the next message (or all of it).
+		if !((h.st == stBody || h.st == stChunkData) && lost >= 0 && int64(lost) <= h.remain) {
+			h.causeNext, h.causeAt = cause, t
+		}
 	}
 	h.noteGap()
 	if lost > 0 {
@@ -886,6 +905,7 @@ func (h *half) gap(lost int) {
 				h.endMessage(headWarn)
 			} else if h.msg.e != nil {
 				h.msg.e.addWarning(headWarn)
+				h.msg.e.addWarning(h.cause)
 			}
 		}
 		h.msg.active = false
@@ -902,6 +922,7 @@ func (h *half) gap(lost int) {
 			h.remain -= int64(lost)
 			h.msg.body.hole(int64(lost))
 			h.msg.e.addWarning(bodyWarn)
+			h.msg.e.addWarning(h.cause)
 			if h.remain == 0 {
 				if h.st == stBody {
 					h.endMessage("")
@@ -922,6 +943,7 @@ func (h *half) gap(lost int) {
 			h.msg.body.hole(int64(lost))
 		}
 		h.msg.e.addWarning(bodyWarn)
+		h.msg.e.addWarning(h.cause)
 	case stPaused:
 		h.buf = h.buf[:0]
 	}
@@ -933,6 +955,10 @@ func (h *half) takeWarnings(e *entry) {
 		e.addWarning(w)
 	}
 	h.warn = h.warn[:0]
+	if h.causeNext != "" {
+		e.addWarning(h.causeNext)
+		h.causeNext = ""
+	}
 	if h.skipped > 0 {
 		e.addWarning("resynchronised after skipping " + strconv.FormatInt(h.skipped, 10) + " bytes")
 		h.skipped = 0

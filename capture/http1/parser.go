@@ -31,7 +31,7 @@ type entry struct {
 }
 
 func (e *entry) addWarning(w string) {
-	if e != nil {
+	if e != nil && w != "" {
 		e.ex.AddWarning(w)
 	}
 }
@@ -130,11 +130,17 @@ func (p *Parser) runDeferred() {
 
 // Gap says lost bytes are missing before the next Feed in dir; lost < 0
 // means the amount is unknown.
-func (p *Parser) Gap(dir Dir, lost int, t time.Time) {
+func (p *Parser) Gap(dir Dir, lost int, t time.Time) { p.LimitGap(dir, lost, t, "") }
+
+// LimitGap is Gap for bytes the caller skipped because a resource limit
+// forced it (they may be in the capture): why is added to every exchange
+// the gap cuts, to the next message of dir when the gap fell between
+// messages, and to requests whose response it may have taken.
+func (p *Parser) LimitGap(dir Dir, lost int, t time.Time, why string) {
 	if p.closed {
 		return
 	}
-	p.half(dir).gap(lost)
+	p.half(dir).gap(lost, why, t)
 	if dir == ServerToClient && !p.s.msg.active {
 		// A final response after an interim one may be what was lost: let
 		// sequence numbers pair the next response instead of the 1xx lock.
@@ -160,6 +166,7 @@ func (p *Parser) Close(t time.Time) {
 		e.reqDone = true
 		if !e.respDone {
 			p.noResponse(e, WarnNoResponse)
+			p.serverCause(e)
 		}
 	}
 	p.flush()
@@ -597,6 +604,7 @@ func (p *Parser) pair(start pos) *entry {
 	for i := first; i < last; i++ {
 		if e := p.queue[i]; !e.respDone && !e.orphan {
 			p.noResponse(e, WarnResponseLost)
+			p.serverCause(e)
 		}
 	}
 	if orphan {
@@ -619,6 +627,9 @@ func (p *Parser) orphanAt(i int, start pos) *entry {
 	x.FirstPacket = start.packet
 	x.Scheme, x.Host, x.Port = p.scheme, p.serverIP, p.serverPort
 	x.AddWarning(WarnRequestMissing)
+	if p.c.causeNext != "" { // the request may be what a LimitGap skipped
+		x.AddWarning(p.c.causeNext)
+	}
 	if len(p.queue) >= maxPending {
 		p.enqueue(e) // makes room, appends at the end
 		return e
@@ -627,6 +638,14 @@ func (p *Parser) orphanAt(i int, start pos) *entry {
 	copy(p.queue[i+1:], p.queue[i:])
 	p.queue[i] = e
 	return e
+}
+
+// serverCause flags a request left without a response with the cause of a
+// server-side LimitGap no response took since, if the request came first.
+func (p *Parser) serverCause(e *entry) {
+	if p.s.causeNext != "" && !e.ex.Started.After(p.s.causeAt) {
+		e.ex.AddWarning(p.s.causeNext)
+	}
 }
 
 func (p *Parser) noResponse(e *entry, warn string) {
