@@ -62,7 +62,7 @@ func open(path string, busyTimeoutMS int) (*Store, error) {
 	s.db = db
 	err = s.migrate()
 	if err == nil {
-		err = s.ensureIndexes()
+		err = ensureIndexes(db)
 	}
 	if err != nil {
 		db.Close()
@@ -152,9 +152,14 @@ func boolInt(b bool) int {
 	return 0
 }
 
-func (s *Store) ensureIndexes() error {
+// execer is a *sql.DB or one of its connections.
+type execer interface {
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+}
+
+func ensureIndexes(db execer) error {
 	for _, ix := range exchangeIndexes {
-		if _, err := s.db.Exec(`CREATE INDEX IF NOT EXISTS ` + ix.name + ` ON ` + ix.def); err != nil {
+		if _, err := db.ExecContext(context.Background(), `CREATE INDEX IF NOT EXISTS `+ix.name+` ON `+ix.def); err != nil {
 			return fmt.Errorf("index %s: %w", ix.name, err)
 		}
 	}
