@@ -13,6 +13,7 @@ type Options struct {
 	MaxStreams     int   // streams tracked at once per connection (default 1024)
 	MaxFrameBytes  int   // frame payload buffered whole (default 1 MiB); larger frames are skipped
 	MaxConnBody    int64 // body bytes stored across a connection's open streams (default 32 MiB)
+	MaxTableSize   int   // HPACK dynamic table a peer's SETTINGS may allow (default 64 KiB)
 }
 
 // Defaults for Options.
@@ -20,6 +21,7 @@ const (
 	DefaultMaxStreams    = 1024
 	DefaultMaxFrameBytes = 1 << 20
 	DefaultMaxConnBody   = 32 << 20
+	DefaultMaxTableSize  = 64 << 10
 )
 
 // OptionsFrom takes the HTTP/1 limits, so one set of flags bounds both parsers.
@@ -52,6 +54,10 @@ func (o Options) withDefaults() Options {
 	if o.MaxFrameBytes <= 0 {
 		o.MaxFrameBytes = DefaultMaxFrameBytes
 	}
+	if o.MaxTableSize <= 0 {
+		o.MaxTableSize = DefaultMaxTableSize
+	}
+	o.MaxTableSize = max(o.MaxTableSize, defaultTableSize)
 	return o
 }
 
@@ -70,4 +76,14 @@ const (
 	WarnUpgradedH2C       = "request sent as HTTP/1.1 with Upgrade: h2c (101 Switching Protocols); response on stream 1"
 	WarnNotProcessed      = "GOAWAY: stream not processed by the server"
 	WarnConnBodyCap       = "body not stored in full: the connection's open streams hold the body cap"
+	// WarnStreamCapFmt takes Options.MaxStreams.
+	WarnStreamCapFmt = "stream over the cap of %d open streams per connection: only its first header block kept"
+	// WarnFieldCapFmt takes Options.MaxHeaderBytes: a string longer than
+	// that stops the HPACK decoder.
+	WarnFieldCapFmt = "header field over the %d-byte cap: header block not decoded"
+	// WarnTableCapFmt takes Options.MaxTableSize.
+	WarnTableCapFmt = "HPACK dynamic table over the %d-byte cap: header block not decoded"
+	// WarnCapEarlierPrefix starts the warning on later blocks of a direction
+	// whose HPACK context a cap made unknown (the cap's warning follows).
+	WarnCapEarlierPrefix = "HPACK context lost at a cap earlier in the connection: "
 )

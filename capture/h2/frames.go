@@ -2,6 +2,7 @@ package h2
 
 import (
 	"encoding/base64"
+	"errors"
 	"fmt"
 	"strings"
 
@@ -22,6 +23,7 @@ type block struct {
 	size      int
 	capped    string // the cap warning, when fields were dropped
 	failed    error
+	cause     string // why the block could not be decoded, when a limit was
 }
 
 // newBlock reuses the half's block struct; the field list is new each time
@@ -128,7 +130,11 @@ func (h *half) frame(fh http2.FrameHeader, raw []byte, start, end pos) {
 // payload was not parsed (oversized, malformed or damaged by a gap).
 func (h *half) skippedFrame(fh http2.FrameHeader, start, end pos, damaged bool) {
 	damaged = damaged || h.skipDamaged
-	h.skipDamaged = false
+	cause := h.skipCause
+	if damaged && h.cause != "" {
+		cause = h.cause
+	}
+	h.skipDamaged, h.skipCause = false, ""
 	switch fh.Type {
 	case http2.FrameData:
 		if st := h.p.streams[fh.StreamID]; st != nil {
@@ -140,6 +146,9 @@ func (h *half) skippedFrame(fh http2.FrameHeader, start, end pos, damaged bool) 
 					st.ex.AddWarning(http1.WarnReqBodyGap)
 				} else {
 					st.ex.AddWarning(http1.WarnRespBodyGap)
+				}
+				if cause != "" {
+					st.ex.AddWarning(cause)
 				}
 			} else {
 				st.ex.AddWarning("DATA frame over the buffer cap skipped")
@@ -169,6 +178,9 @@ func (h *half) abortBlock(warn string, poison bool) {
 	h.blk = nil
 	if st := h.p.streams[b.streamID]; st != nil {
 		st.ex.AddWarning(warn)
+		if h.cause != "" {
+			st.ex.AddWarning(h.cause)
+		}
 	}
 	if poison {
 		h.poison(WarnHPACKUnknownError)
@@ -184,14 +196,24 @@ func (h *half) endBlock() {
 	warn := ""
 	if b.failed != nil {
 		h.p.stats.HeaderBlocksFailed++
-		warn = h.unknown
-		if warn == "" {
+		capWarn := h.capFailure(b.failed)
+		warn, b.cause = h.unknown, h.unknownCause
+		switch {
+		case capWarn != "":
+			h.p.stats.HeaderBlocksOverCap++
+			warn, b.cause = capWarn, ""
+			h.p.connWarn(capWarn)
+		case warn == "":
 			warn = WarnHPACKFailed + " (" + b.failed.Error() + ")"
 			h.p.connWarn(warn)
 		}
 		// Fields decoded before the error are right; after it the table
 		// is out of step with the encoder's.
+		first := h.unknown == ""
 		h.poison(WarnHPACKUnknownError)
+		if first && capWarn != "" {
+			h.unknownCause = WarnCapEarlierPrefix + capWarn
+		}
 	}
 	if b.promised != 0 {
 		h.p.pushed(h, b, warn)
@@ -204,11 +226,26 @@ func (h *half) endBlock() {
 	}
 }
 
+// capFailure names the cap that made a header block fail, or "".
+func (h *half) capFailure(err error) string {
+	switch {
+	case errors.Is(err, hpack.ErrStringLength):
+		return fmt.Sprintf(WarnFieldCapFmt, h.p.opts.MaxHeaderBytes)
+	case h.tableClamped && strings.Contains(err.Error(), "dynamic table size update too large"):
+		// x/net/http2/hpack has no sentinel for this one.
+		return fmt.Sprintf(WarnTableCapFmt, h.p.opts.MaxTableSize)
+	}
+	return ""
+}
+
 func (p *Parser) applySetting(from http1.Dir, s http2.Setting) {
 	peer := &p.half[1-from&1] // the settings bound what the peer sends
 	switch s.ID {
 	case http2.SettingHeaderTableSize:
 		peer.tableLimit = max(s.Val, defaultTableSize)
+		if peer.tableLimit > uint32(p.opts.MaxTableSize) {
+			peer.tableLimit, peer.tableClamped = uint32(p.opts.MaxTableSize), true
+		}
 		peer.dec.SetAllowedMaxDynamicTableSize(peer.tableLimit)
 	case http2.SettingMaxFrameSize:
 		if s.Val >= defaultFrameSize && s.Val <= maxFrameSizeLimit {

@@ -38,12 +38,13 @@ const (
 
 // Stats count what one connection held.
 type Stats struct {
-	Frames             int64
-	Streams            int64 // exchanges emitted
-	MaxOpenStreams     int   // most streams open at once
-	UntrackedStreams   int64 // streams over MaxStreams, not rebuilt
-	HeaderBlocksFailed int64
-	BytesSkipped       int64 // frame bytes not parsed (resync, oversized frames)
+	Frames              int64
+	Streams             int64 // exchanges emitted
+	MaxOpenStreams      int   // most streams open at once
+	UntrackedStreams    int64 // streams over MaxStreams, not rebuilt
+	HeaderBlocksFailed  int64
+	HeaderBlocksOverCap int64 // failed because of the HPACK string or table cap
+	BytesSkipped        int64 // frame bytes not parsed (resync, oversized frames)
 }
 
 // Parser rebuilds the exchanges of one HTTP/2 connection. It is not safe for
@@ -117,7 +118,9 @@ func NewParser(opts Options, meta http1.ConnMeta, emit func(*storage.Exchange)) 
 // ownership of req.
 func (p *Parser) Upgrade(req *storage.Exchange) {
 	st := p.newStream(1, req.Started, req.FirstPacket)
-	if st == nil {
+	if st.untracked { // no room: keep the exchange http1 saw
+		p.stats.UntrackedStreams--
+		p.emit(req)
 		return
 	}
 	st.upgradeSeed = req
@@ -173,11 +176,19 @@ func (p *Parser) Feed(dir http1.Dir, seg http1.Segment) {
 
 // Gap says lost bytes are missing before the next Feed in dir; lost < 0
 // means the amount is unknown.
-func (p *Parser) Gap(dir http1.Dir, lost int, t time.Time) {
+func (p *Parser) Gap(dir http1.Dir, lost int, t time.Time) { p.LimitGap(dir, lost, t, "") }
+
+// LimitGap is Gap for bytes the caller skipped because a resource limit
+// forced it (they may be in the capture): why is added to every exchange
+// the gap damages, including those whose header block it left undecodable.
+func (p *Parser) LimitGap(dir http1.Dir, lost int, t time.Time, why string) {
 	if p.closed || lost == 0 {
 		return
 	}
-	p.half[dir&1].gap(lost, t)
+	h := &p.half[dir&1]
+	h.cause = why
+	h.gap(lost, t)
+	h.cause = ""
 }
 
 // Close flushes everything: the connection or the capture ended at t.
@@ -230,8 +241,14 @@ type half struct {
 	skip    int64 // payload bytes of a frame being discarded
 	skipHdr http2.FrameHeader
 	skipAt  pos
-	// skipDamaged: bytes of the frame being discarded were lost.
+	// skipDamaged: bytes of the frame being discarded were lost;
+	// skipCause: why, when a limit skipped them.
 	skipDamaged bool
+	skipCause   string
+
+	// cause explains the gap being handled (LimitGap); unknownCause the
+	// gap that made the HPACK context unknown.
+	cause, unknownCause string
 
 	rd bytes.Reader
 	fr *http2.Framer
@@ -242,6 +259,7 @@ type half struct {
 	blk        *block
 	blkMem     block
 
+	tableClamped bool   // the peer allowed a table over MaxTableSize
 	maxFrame     uint32 // SETTINGS_MAX_FRAME_SIZE the receiver announced
 	oversize     bool
 	lostWarnOpen bool
@@ -261,6 +279,7 @@ func (h *half) resetDecoder() {
 func (h *half) poison(why string) {
 	if h.unknown == "" {
 		h.unknown = why
+		h.unknownCause = h.cause
 	}
 	h.resetDecoder()
 }
@@ -485,6 +504,9 @@ func (h *half) gap(lost int, t time.Time) {
 		// Inside a frame being discarded anyway: its end is still known.
 		h.skip -= int64(lost)
 		h.p.stats.BytesSkipped += int64(lost)
+		if h.cause != "" {
+			h.skipCause = h.cause
+		}
 		if h.skip == 0 {
 			h.skippedFrame(h.skipHdr, h.skipAt, at, true)
 		} else {
@@ -500,7 +522,7 @@ func (h *half) gap(lost int, t time.Time) {
 			h.base += int64(len(h.buf))
 			h.buf = h.buf[:0]
 			h.skip = remain - int64(lost)
-			h.skipHdr, h.skipAt, h.skipDamaged = fh, start, true
+			h.skipHdr, h.skipAt, h.skipDamaged, h.skipCause = fh, start, true, h.cause
 			h.p.stats.BytesSkipped += int64(lost)
 			if h.skip == 0 {
 				h.skippedFrame(fh, start, at, true)
@@ -527,6 +549,9 @@ func (h *half) gap(lost int, t time.Time) {
 	for _, st := range h.p.streams {
 		if !st.ended(h.dir) {
 			st.ex.AddWarning(WarnFramesLost)
+			if h.cause != "" {
+				st.ex.AddWarning(h.cause)
+			}
 			st.body[h.dir&1].lost = true
 		}
 	}

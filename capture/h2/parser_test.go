@@ -511,6 +511,8 @@ func TestConnectionBodyCapBoundsConcurrentStreams(t *testing.T) {
 	}
 }
 
+// A stream over the cap is not tracked, but its request comes out at once
+// with status 0 and the cap named; the other streams are untouched.
 func TestStreamsOverTheCapAreCountedNotRebuilt(t *testing.T) {
 	w := newWire().start()
 	for id := uint32(1); id <= 5; id += 2 {
@@ -524,8 +526,17 @@ func TestStreamsOverTheCapAreCountedNotRebuilt(t *testing.T) {
 	w.headers(s2c, 7, true, ":status", "201", "x-same", "v")
 	p, got := run(Options{MaxStreams: 2}, w.steps)
 	m := byStream(got)
-	if len(got) != 3 || m[5] != nil || m[7] == nil || m[7].Status != 201 || m[7].RequestHeaders.Value("x-same") != "v" || len(m[7].Warnings) != 0 {
+	if len(got) != 4 || m[7] == nil || m[7].Status != 201 || m[7].RequestHeaders.Value("x-same") != "v" || len(m[7].Warnings) != 0 {
 		t.Errorf("exchanges %v, stream 7 %+v", len(got), m[7])
+	}
+	capWarn := "stream over the cap of 2 open streams per connection: only its first header block kept"
+	if x := m[5]; x == nil || x.Status != 0 || x.Path != "/c/5" || !hasWarning(x, capWarn) || !hasWarning(x, http1.WarnNoResponse) {
+		t.Errorf("stream 5: %+v", x)
+	}
+	for _, id := range []uint32{1, 3, 7} {
+		if hasWarning(m[id], capWarn) {
+			t.Errorf("stream %d flagged: %q", id, m[id].Warnings)
+		}
 	}
 	if s := p.Stats(); s.UntrackedStreams != 1 || s.MaxOpenStreams != 2 {
 		t.Errorf("stats %+v", s)

@@ -1,6 +1,7 @@
 package h2
 
 import (
+	"fmt"
 	"strconv"
 	"strings"
 	"time"
@@ -21,6 +22,7 @@ type stream struct {
 	reset             bool
 	body              [2]bodyAcc
 	upgradeSeed       *storage.Exchange
+	untracked         bool // over MaxStreams: emitted after its first header block
 }
 
 func (st *stream) ended(dir http1.Dir) bool {
@@ -37,14 +39,21 @@ type bodyAcc struct {
 	lost bool  // bytes missing: the stored prefix stops at the hole
 }
 
+// newStream starts rebuilding stream id. Over MaxStreams the stream is not
+// tracked: the caller fills it from its first header block and hands it to
+// untracked, so the request is never dropped silently.
 func (p *Parser) newStream(id uint32, t time.Time, packet int64) *stream {
+	st := &stream{id: id}
 	if len(p.streams) >= p.opts.MaxStreams {
 		p.stats.UntrackedStreams++
 		p.connWarn("too many concurrent streams: some not rebuilt")
-		return nil
+		st.untracked = true
+	} else {
+		p.seq++
+		st.seq = p.seq
+		p.streams[id] = st
+		p.stats.MaxOpenStreams = max(p.stats.MaxOpenStreams, len(p.streams))
 	}
-	p.seq++
-	st := &stream{id: id, seq: p.seq}
 	x := &st.ex
 	x.EntryIndex = -1
 	x.StreamID = id
@@ -53,9 +62,21 @@ func (p *Parser) newStream(id uint32, t time.Time, packet int64) *stream {
 	x.Proto = storage.ProtoHTTP2
 	x.Started, x.FirstPacket = t, packet
 	x.Scheme, x.Host, x.Port = p.scheme, p.serverHost, p.serverPort
-	p.streams[id] = st
-	p.stats.MaxOpenStreams = max(p.stats.MaxOpenStreams, len(p.streams))
 	return st
+}
+
+// untracked emits a stream over MaxStreams with what its first header block
+// said; its later frames are ignored.
+func (p *Parser) untracked(st *stream) {
+	x := &st.ex
+	x.AddWarning(fmt.Sprintf(WarnStreamCapFmt, p.opts.MaxStreams))
+	if !st.respHead {
+		x.Status = 0
+		x.Ended, x.LastPacket = time.Time{}, 0
+		x.AddWarning(http1.WarnNoResponse)
+	}
+	p.stats.Streams++
+	p.emit(x)
 }
 
 // requestBlock handles a header block from the client: a request, or its
@@ -70,22 +91,19 @@ func (p *Parser) requestBlock(h *half, b *block, warn string) {
 		if p.firstClientID == 0 {
 			p.firstClientID = b.streamID
 		}
-		if st = p.newStream(b.streamID, b.start.time, b.start.packet); st == nil {
-			return
-		}
+		st = p.newStream(b.streamID, b.start.time, b.start.packet)
 	}
-	if warn != "" {
-		st.ex.AddWarning(warn)
-	}
-	if b.capped != "" {
-		st.ex.AddWarning(b.capped)
-	}
+	flagBlock(st, b, warn)
 	if st.reqHead {
 		trailers(st, b.fields)
 	} else {
 		st.reqHead = true
 		st.ex.RequestHeaders = b.fields
 		p.requestTarget(st, b.fields)
+	}
+	if st.untracked {
+		p.untracked(st)
+		return
 	}
 	if b.endStream {
 		p.endSide(st, http1.ClientToServer, b.start)
@@ -158,21 +176,14 @@ func (p *Parser) responseBlock(h *half, b *block, warn string) {
 			return // answer to a finished or untracked stream
 		}
 		// The request is not in the capture (started or lost before it).
-		if st = p.newStream(b.streamID, b.start.time, b.start.packet); st == nil {
-			return
-		}
+		st = p.newStream(b.streamID, b.start.time, b.start.packet)
 		st.ex.AddWarning(http1.WarnRequestMissing)
 		st.reqHead, st.reqEnd = true, true
 		if b.streamID&1 == 1 && !preCapture {
 			p.maxClientID = b.streamID
 		}
 	}
-	if warn != "" {
-		st.ex.AddWarning(warn)
-	}
-	if b.capped != "" {
-		st.ex.AddWarning(b.capped)
-	}
+	flagBlock(st, b, warn)
 	status, ok := b.fields.Get(":status")
 	code, err := strconv.Atoi(status)
 	switch {
@@ -191,6 +202,10 @@ func (p *Parser) responseBlock(h *half, b *block, warn string) {
 		}
 	}
 	p.touch(st, http1.ServerToClient, b.start)
+	if st.untracked {
+		p.untracked(st)
+		return
+	}
 	if b.endStream {
 		p.endSide(st, http1.ServerToClient, b.start)
 	}
@@ -203,19 +218,27 @@ func (p *Parser) pushed(h *half, b *block, warn string) {
 		return
 	}
 	st := p.newStream(b.promised, b.start.time, b.start.packet)
-	if st == nil {
-		return
-	}
 	st.ex.AddWarning(WarnPushed + " (promised on stream " + strconv.FormatUint(uint64(b.streamID), 10) + ")")
+	flagBlock(st, b, warn)
+	st.reqHead, st.reqEnd = true, true
+	st.ex.RequestHeaders = b.fields
+	p.requestTarget(st, b.fields)
+	if st.untracked {
+		p.untracked(st)
+	}
+}
+
+// flagBlock puts what went wrong with a header block on its stream.
+func flagBlock(st *stream, b *block, warn string) {
 	if warn != "" {
 		st.ex.AddWarning(warn)
+	}
+	if b.cause != "" {
+		st.ex.AddWarning(b.cause)
 	}
 	if b.capped != "" {
 		st.ex.AddWarning(b.capped)
 	}
-	st.reqHead, st.reqEnd = true, true
-	st.ex.RequestHeaders = b.fields
-	p.requestTarget(st, b.fields)
 }
 
 func trailers(st *stream, fields storage.Headers) {
