@@ -168,6 +168,7 @@ type pipeline struct {
 	skipped     map[string]int64 // connections not parsed as HTTP/1, by reason
 	upgrades    map[string]int64
 	h2          h2Counters
+	limits      limitCounters
 	tls         tlsState
 	noResponse  int64
 	snaplen     []snaplenCut // recent snaplen-cut packets, ascending
@@ -253,6 +254,8 @@ func (pl *pipeline) finish(rd *pcapio.Reader, name string) {
 	}
 	pl.h2.addTo(c)
 	pl.tls.addTo(c)
+	pl.limits.addTo(c)
+	c["tcp.buffer_cap_bytes_skipped"] = ac.BufferCapBytes
 	for proto, n := range pl.upgrades {
 		c["http.upgraded_"+proto] = n
 	}
@@ -278,7 +281,11 @@ func (pl *pipeline) finish(rd *pcapio.Reader, name string) {
 		s.Warnings = append(s.Warnings, fmt.Sprintf("%s: %d retransmitted segments carried different data (first copy kept)", name, ac.ConflictingRetrans))
 	}
 	if ac.ForcedByBufferCap > 0 || ac.Evicted > 0 {
-		s.Warnings = append(s.Warnings, fmt.Sprintf("%s: reassembly limits reached (%d holes skipped at buffer cap, %d connections evicted)", name, ac.ForcedByBufferCap, ac.Evicted))
+		s.Warnings = append(s.Warnings, fmt.Sprintf("%s: reassembly limits reached (%d holes skipped at buffer cap, %d connections evicted; %d exchanges flagged)",
+			name, ac.ForcedByBufferCap, ac.Evicted, pl.limits.bufferCap+pl.limits.evicted))
+	}
+	if n := pl.limits.idleClosed; n > 0 {
+		s.Warnings = append(s.Warnings, fmt.Sprintf("%s: %d exchanges cut short by the idle timeout (flagged)", name, n))
 	}
 	if dc.SnaplenTruncated > 0 {
 		s.Warnings = append(s.Warnings, fmt.Sprintf("%s: %d packets cut by the capture's snap length", name, dc.SnaplenTruncated))
@@ -304,6 +311,7 @@ type connStream struct {
 	tlsc    *tlsConn // the TLS decoder, when tls
 	skip    string   // reason the connection is not parsed as HTTP/1
 	decided bool
+	capGaps bool // a buffer cap forced a hole in this connection
 	// server bytes that came before any client byte
 	early      []earlyChunk
 	earlyBytes int
@@ -339,7 +347,7 @@ func (s *connStream) start(first []byte, dir tcpasm.Dir) {
 	s.early = nil
 	for _, e := range early {
 		if e.seg.Data == nil {
-			s.Gap(tcpasm.ServerToClient, e.gap, e.time)
+			s.replayGap(e)
 			continue
 		}
 		s.feed(tcpasm.ServerToClient, e.seg)
@@ -409,6 +417,7 @@ func (s *connStream) emit(e *storage.Exchange) {
 			e.AddWarning(WarnSnaplen)
 		}
 	}
+	s.flagLimits(e)
 	s.pl.stats.Exchanges++
 	if n := e.FirstPacket; n > 0 && n > s.pl.stats.Packets-offsetRing && n <= s.pl.stats.Packets {
 		e.Offset = s.pl.offsets[n&(offsetRing-1)]
@@ -424,9 +433,10 @@ func (s *connStream) emit(e *storage.Exchange) {
 const maxEarlyServerBytes = 64 << 10
 
 type earlyChunk struct {
-	seg  http1.Segment
-	gap  int // a Gap of this size, when seg.Data is nil
-	time time.Time
+	seg   http1.Segment
+	gap   int    // a Gap of this size, when seg.Data is nil
+	cause string // why a limit forced that gap, if one did
+	time  time.Time
 }
 
 func (s *connStream) Data(dir tcpasm.Dir, c *tcpasm.Chunk) {
@@ -476,21 +486,19 @@ func (s *connStream) Gap(dir tcpasm.Dir, lost int, t time.Time) {
 		s.gapTLS(dir, lost)
 		return
 	}
-	s.gapApp(dir, lost, t)
+	s.gapApp(dir, lost, t, "")
 }
 
-func (s *connStream) gapApp(dir tcpasm.Dir, lost int, t time.Time) {
-	if s.h2.p != nil {
-		s.h2.p.Gap(http1.Dir(dir), lost, t)
+// replayGap hands over a server gap held until the connection was decided.
+func (s *connStream) replayGap(e earlyChunk) {
+	if s.tlsc != nil {
+		s.gapTLS(tcpasm.ServerToClient, e.gap)
+		if e.cause != "" {
+			s.tlsc.lostCause[1] = e.cause
+		}
 		return
 	}
-	if s.parser == nil {
-		return
-	}
-	if _, up := s.parser.Upgraded(); up {
-		return
-	}
-	s.parser.Gap(http1.Dir(dir), lost, t)
+	s.gapApp(tcpasm.ServerToClient, e.gap, e.time, e.cause)
 }
 
 func (s *connStream) Close(t time.Time) {

@@ -19,6 +19,7 @@ type h2Conn struct {
 // h2Counters summarise the HTTP/2 connections of one input.
 type h2Counters struct {
 	connections, streams, blocksFailed, untracked, skippedBytes int64
+	blocksOverCap                                               int64
 	maxOpen                                                     int
 }
 
@@ -26,6 +27,7 @@ func (c *h2Counters) addTo(m map[string]int64) {
 	m["h2.connections"] = c.connections
 	m["h2.streams"] = c.streams
 	m["h2.header_blocks_failed"] = c.blocksFailed
+	m["h2.header_blocks_over_cap"] = c.blocksOverCap
 	m["h2.streams_untracked"] = c.untracked
 	m["h2.bytes_skipped"] = c.skippedBytes
 	m["h2.max_open_streams"] = int64(c.maxOpen)
@@ -92,6 +94,7 @@ func (s *connStream) closeH2(t time.Time) []string {
 	c := &s.pl.h2
 	c.streams += st.Streams
 	c.blocksFailed += st.HeaderBlocksFailed
+	c.blocksOverCap += st.HeaderBlocksOverCap
 	c.untracked += st.UntrackedStreams
 	c.skippedBytes += st.BytesSkipped
 	c.maxOpen = max(c.maxOpen, st.MaxOpenStreams)

@@ -63,6 +63,8 @@ type tlsConn struct {
 	// gone, so the plaintext parser hears of a gap of unknown size before
 	// the next plaintext of that direction.
 	lost [2]bool
+	// lostCause says why a limit made the last loss, if one did.
+	lostCause [2]string
 	// chosen is set once the first plaintext picked the parser; seen per
 	// direction once plaintext came.
 	chosen bool
@@ -125,6 +127,7 @@ func (s *connStream) feedTLS(dir tcpasm.Dir, seg http1.Segment) {
 func (s *connStream) gapTLS(dir tcpasm.Dir, lost int) {
 	s.tlsc.dec.Gap(tlsdec.Dir(dir), lost)
 	s.tlsc.lost[dir&1] = true
+	s.tlsc.lostCause[dir&1] = "" // a plain loss since: the capture lacks bytes too
 }
 
 // plaintext receives decrypted application data. Its Seq is that of the
@@ -146,13 +149,14 @@ func (s *connStream) plaintext(dir tlsdec.Dir, p []byte, t time.Time, pkt int64)
 		tc.seen[dir&1] = true
 		if s.h2Start(dir, p) {
 			// The gaps so far cost handshake records only.
-			tc.lost[dir&1] = false
+			tc.lost[dir&1], tc.lostCause[dir&1] = false, ""
 		}
 	}
 	d := tcpasm.Dir(dir)
 	if tc.lost[dir&1] {
-		tc.lost[dir&1] = false
-		s.gapApp(d, -1, t)
+		cause := tc.lostCause[dir&1]
+		tc.lost[dir&1], tc.lostCause[dir&1] = false, ""
+		s.gapApp(d, -1, t, cause)
 	}
 	seg := http1.Segment{Data: p, Time: t, Packet: pkt}
 	if last := &tc.last[dir&1]; last.pkt == pkt && pkt != 0 {

@@ -103,6 +103,7 @@ type half struct {
 	// is when that gap was declared.
 	cause, causeNext string
 	causeAt          time.Time
+	lastCause        string // cause of the latest gap ("" for a capture loss)
 }
 
 // feed runs b (starting at position at) through the state machine.
@@ -859,6 +860,7 @@ func (h *half) endMessage(warn string) {
 // gap handles lost bytes before the next feed; cause, when set, says why
 // they were skipped and goes on every message the gap cuts.
 func (h *half) gap(lost int, cause string, t time.Time) {
+	h.lastCause = cause
 	if h.st == stDone || h.st == stSkipHead && h.afterSkip == stDone {
 		h.st = stDone
 		return

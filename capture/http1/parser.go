@@ -627,8 +627,8 @@ func (p *Parser) orphanAt(i int, start pos) *entry {
 	x.FirstPacket = start.packet
 	x.Scheme, x.Host, x.Port = p.scheme, p.serverIP, p.serverPort
 	x.AddWarning(WarnRequestMissing)
-	if p.c.causeNext != "" { // the request may be what a LimitGap skipped
-		x.AddWarning(p.c.causeNext)
+	if p.c.lastCause != "" { // the request may be what a LimitGap skipped
+		x.AddWarning(p.c.lastCause)
 	}
 	if len(p.queue) >= maxPending {
 		p.enqueue(e) // makes room, appends at the end

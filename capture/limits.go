@@ -1,0 +1,118 @@
+package capture
+
+import (
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/corscope/corscope/capture/http1"
+	"github.com/corscope/corscope/capture/tcpasm"
+	"github.com/corscope/corscope/storage"
+)
+
+// Warnings on the exchanges a reassembly limit cut short. The analyzer and
+// tests match on these formats (or on the prefixes below).
+const (
+	// WarnEvictedFmt takes the --max-connections cap and a WarnOutcome*.
+	WarnEvictedFmt = "connection evicted at the %d-connection cap (--max-connections): %s"
+	// WarnIdleClosedFmt takes the --idle-timeout and a WarnOutcome*.
+	WarnIdleClosedFmt = "connection closed by the %s idle timeout (--idle-timeout): %s"
+	// WarnBufferCapPerConnFmt takes the bytes skipped and the cap.
+	WarnBufferCapPerConnFmt = "%d bytes skipped at the per-connection reassembly buffer cap of %d bytes (--max-buffered-per-conn)"
+	// WarnBufferCapTotalFmt takes the bytes skipped and the cap.
+	WarnBufferCapTotalFmt = "%d bytes skipped at the total reassembly buffer cap of %d bytes (--max-buffered-total)"
+
+	WarnOutcomePartial = "response may be incomplete"
+	WarnOutcomeLost    = "no response seen before the close"
+
+	WarnEvictedPrefix    = "connection evicted at the "
+	WarnIdleClosedPrefix = "connection closed by the "
+	warnBufferCapMarker  = " reassembly buffer cap of "
+)
+
+// Counters of exchanges flagged because a limit cut them (Stats.Counters).
+const (
+	CounterExchangesEvicted    = "limits.exchanges_evicted"
+	CounterExchangesIdleClosed = "limits.exchanges_idle_closed"
+	CounterExchangesBufferCap  = "limits.exchanges_buffer_cap"
+)
+
+// limitCounters tally the exchanges the reassembly limits cut.
+type limitCounters struct {
+	evicted, idleClosed, bufferCap int64
+}
+
+func (c *limitCounters) addTo(m map[string]int64) {
+	m[CounterExchangesEvicted] = c.evicted
+	m[CounterExchangesIdleClosed] = c.idleClosed
+	m[CounterExchangesBufferCap] = c.bufferCap
+}
+
+// flagLimits puts the closing limit on an exchange emitted while its
+// connection is being evicted or idle-closed (it was still pending), and
+// counts the exchanges the limits cut.
+func (s *connStream) flagLimits(e *storage.Exchange) {
+	outcome := WarnOutcomePartial
+	if e.Status == 0 {
+		outcome = WarnOutcomeLost
+	}
+	opt := s.pl.asm.Options()
+	switch s.info.ClosedBy {
+	case tcpasm.LimitConnections:
+		e.AddWarning(fmt.Sprintf(WarnEvictedFmt, opt.MaxConnections, outcome))
+		s.pl.limits.evicted++
+	case tcpasm.LimitIdle:
+		e.AddWarning(fmt.Sprintf(WarnIdleClosedFmt, opt.IdleTimeout, outcome))
+		s.pl.limits.idleClosed++
+	}
+	if s.capGaps {
+		for _, w := range e.Warnings {
+			if strings.Contains(w, warnBufferCapMarker) {
+				s.pl.limits.bufferCap++
+				break
+			}
+		}
+	}
+}
+
+// limitGapCause says why a buffer cap skipped lost bytes.
+func (s *connStream) limitGapCause(lost int, by tcpasm.Limit) string {
+	opt := s.pl.asm.Options()
+	if by == tcpasm.LimitBufferTotal {
+		return fmt.Sprintf(WarnBufferCapTotalFmt, lost, opt.MaxBufferedTotal)
+	}
+	return fmt.Sprintf(WarnBufferCapPerConnFmt, lost, opt.MaxBufferedPerConn)
+}
+
+// LimitGap is a hole a reassembly buffer cap forced: the parsers handle it
+// as a gap and put the cause on the exchanges it cuts.
+func (s *connStream) LimitGap(dir tcpasm.Dir, lost int, t time.Time, by tcpasm.Limit) {
+	s.capGaps = true
+	cause := s.limitGapCause(lost, by)
+	if !s.decided && dir == tcpasm.ServerToClient {
+		s.early = append(s.early, earlyChunk{gap: lost, time: t, cause: cause})
+		return
+	}
+	if s.tlsc != nil {
+		s.gapTLS(dir, lost)
+		s.tlsc.lostCause[dir&1] = cause
+		return
+	}
+	s.gapApp(dir, lost, t, cause)
+}
+
+// gapApp hands a gap in application bytes to the parser; cause is set when
+// a limit, not the capture, lost them.
+func (s *connStream) gapApp(dir tcpasm.Dir, lost int, t time.Time, cause string) {
+	if s.h2.p != nil {
+		s.h2.p.LimitGap(http1.Dir(dir), lost, t, cause)
+		return
+	}
+	if s.parser == nil {
+		return
+	}
+	if _, up := s.parser.Upgraded(); up {
+		return
+	}
+	s.parser.LimitGap(http1.Dir(dir), lost, t, cause)
+}

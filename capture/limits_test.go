@@ -1,0 +1,363 @@
+package capture
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"net/netip"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/corscope/corscope/capture/http1"
+	"github.com/corscope/corscope/capture/packet"
+	"github.com/corscope/corscope/capture/pcapio"
+	"github.com/corscope/corscope/storage"
+)
+
+// capBuilder writes an Ethernet pcap of hand-driven TCP connections.
+type capBuilder struct {
+	buf   bytes.Buffer
+	w     *pcapio.Writer
+	now   time.Time
+	step  time.Duration
+	frame []byte
+}
+
+func newCapBuilder(t *testing.T) *capBuilder {
+	b := &capBuilder{now: time.Date(2026, 3, 4, 5, 6, 7, 0, time.UTC), step: 100 * time.Microsecond}
+	w, err := pcapio.NewWriter(&b.buf, packet.LinkEthernet, 262144)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b.w = w
+	return b
+}
+
+func (b *capBuilder) pkt(src, dst netip.AddrPort, seq, ack uint32, flags uint8, payload []byte) {
+	b.now = b.now.Add(b.step)
+	b.frame = packet.AppendEthernetTCP(b.frame[:0], src, dst, seq, ack, flags, payload)
+	b.w.WritePacket(b.now, b.frame, 0)
+}
+
+// capConn is one connection; cs and ss are the next sequence numbers.
+type capConn struct {
+	b              *capBuilder
+	client, server netip.AddrPort
+	cs, ss         uint32
+}
+
+func (b *capBuilder) open(port uint16) *capConn {
+	c := &capConn{b: b, client: netip.AddrPortFrom(netip.MustParseAddr("10.9.0.2"), port),
+		server: netip.MustParseAddrPort("10.9.0.80:80"), cs: 1000, ss: 90000}
+	b.pkt(c.client, c.server, c.cs, 0, packet.FlagSYN, nil)
+	b.pkt(c.server, c.client, c.ss, c.cs+1, packet.FlagSYN|packet.FlagACK, nil)
+	c.cs++
+	c.ss++
+	b.pkt(c.client, c.server, c.cs, c.ss, packet.FlagACK, nil)
+	return c
+}
+
+// send writes s in 1400-byte segments from the client or the server.
+func (c *capConn) send(fromClient bool, s string) {
+	for off := 0; off < len(s); off += 1400 {
+		seg := []byte(s[off:min(off+1400, len(s))])
+		if fromClient {
+			c.b.pkt(c.client, c.server, c.cs, c.ss, packet.FlagACK|packet.FlagPSH, seg)
+			c.cs += uint32(len(seg))
+		} else {
+			c.b.pkt(c.server, c.client, c.ss, c.cs, packet.FlagACK|packet.FlagPSH, seg)
+			c.ss += uint32(len(seg))
+		}
+	}
+}
+
+func (c *capConn) request(s string)  { c.send(true, s) }
+func (c *capConn) response(s string) { c.send(false, s) }
+
+func (c *capConn) close() {
+	c.b.pkt(c.client, c.server, c.cs, c.ss, packet.FlagFIN|packet.FlagACK, nil)
+	c.b.pkt(c.server, c.client, c.ss, c.cs+1, packet.FlagFIN|packet.FlagACK, nil)
+	c.b.pkt(c.client, c.server, c.cs+1, c.ss+1, packet.FlagACK, nil)
+}
+
+func get(path string) string { return "GET " + path + " HTTP/1.1\r\nHost: api.test\r\n\r\n" }
+
+const ok2 = "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"
+
+func readWith(t *testing.T, b *capBuilder, opts Options) (*collectSink, Stats) {
+	t.Helper()
+	sink := &collectSink{}
+	st, err := Read(context.Background(), bytes.NewReader(b.buf.Bytes()), "limits.pcap", opts, sink)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return sink, st
+}
+
+// byPath indexes exchanges by request path; orphan responses ("request
+// not in capture") come under "".
+func byPath(t *testing.T, xs []*storage.Exchange) map[string]*storage.Exchange {
+	m := map[string]*storage.Exchange{}
+	for _, x := range xs {
+		if m[x.Path] != nil {
+			t.Fatalf("two exchanges for %q", x.Path)
+		}
+		m[x.Path] = x
+	}
+	return m
+}
+
+func count(x *storage.Exchange, w string) int {
+	n := 0
+	for _, s := range x.Warnings {
+		if s == w {
+			n++
+		}
+	}
+	return n
+}
+
+// noLimitWarnings fails when x carries any limit warning of this file.
+func noLimitWarnings(t *testing.T, x *storage.Exchange) {
+	t.Helper()
+	for _, w := range x.Warnings {
+		if strings.HasPrefix(w, WarnEvictedPrefix) || strings.HasPrefix(w, WarnIdleClosedPrefix) || strings.Contains(w, warnBufferCapMarker) {
+			t.Errorf("%s %s: unaffected exchange flagged %q", x.Client, x.Path, w)
+		}
+	}
+}
+
+func TestEvictionFlagsThePendingExchanges(t *testing.T) {
+	b := newCapBuilder(t)
+	first := b.open(41000)
+	first.request(get("/done"))
+	first.response(ok2)
+	first.request(get("/pending")) // still waiting when the connection goes
+	partial := b.open(41001)
+	partial.request(get("/partial"))
+	partial.response("HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\nonly part")
+	third := b.open(41002) // over the cap of 2: the least recently seen (first) goes
+	third.request(get("/third"))
+	fourth := b.open(41003) // and now partial
+	fourth.request(get("/fourth"))
+	for _, c := range []*capConn{third, fourth} {
+		c.response(ok2)
+		c.close()
+	}
+	opts := Options{}
+	opts.Reassembly.MaxConnections = 2
+	sink, st := readWith(t, b, opts)
+	m := byPath(t, sink.exchanges)
+
+	lost := fmt.Sprintf(WarnEvictedFmt, 2, WarnOutcomeLost)
+	if x := m["/pending"]; x == nil || x.Status != 0 || count(x, lost) != 1 || count(x, http1.WarnNoResponse) != 1 {
+		t.Fatalf("/pending: %+v", x)
+	}
+	partialWarn := "connection evicted at the 2-connection cap (--max-connections): response may be incomplete"
+	if x := m["/partial"]; x == nil || x.Status != 200 || count(x, partialWarn) != 1 || len(x.Warnings) != 2 {
+		t.Fatalf("/partial: %+v", x)
+	}
+	for _, p := range []string{"/done", "/third", "/fourth"} {
+		if m[p] == nil || m[p].Status != 200 {
+			t.Fatalf("%s: %+v", p, m[p])
+		}
+		noLimitWarnings(t, m[p])
+	}
+	if st.Counters["tcp.evicted"] != 2 || st.Counters[CounterExchangesEvicted] != 2 {
+		t.Fatalf("counters %v", st.Counters)
+	}
+	if !strings.Contains(strings.Join(st.Warnings, "\n"), "2 connections evicted; 2 exchanges flagged") {
+		t.Fatalf("input warnings %q", st.Warnings)
+	}
+
+	// Under the default cap nothing is evicted or flagged.
+	sink, st = readWith(t, b, Options{})
+	for _, x := range sink.exchanges {
+		noLimitWarnings(t, x)
+	}
+	if st.Counters[CounterExchangesEvicted] != 0 {
+		t.Fatalf("default counters %v", st.Counters)
+	}
+}
+
+// busy keeps capture time moving with ACKs on another connection, so the
+// assembler's sweeps (every 1024 packets) see the quiet one idle.
+func (b *capBuilder) busy(port uint16, d time.Duration) {
+	c := b.open(port)
+	step := d / 1100
+	for i := 0; i < 1100; i++ {
+		b.now = b.now.Add(step)
+		b.pkt(c.client, c.server, c.cs, c.ss, packet.FlagACK, nil)
+	}
+}
+
+func TestIdleTimeoutFlagsThePendingExchanges(t *testing.T) {
+	b := newCapBuilder(t)
+	quiet := b.open(43000)
+	quiet.request(get("/done"))
+	quiet.response(ok2)
+	quiet.request(get("/slow"))
+	half := b.open(43001)
+	half.request(get("/half"))
+	half.response("HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\nsome")
+	b.busy(43002, 3*time.Second)
+	quiet.response(ok2) // too late: the connection was closed at the timeout
+	opts := Options{}
+	opts.Reassembly.IdleTimeout = time.Second
+	sink, st := readWith(t, b, opts)
+	m := byPath(t, sink.exchanges)
+	lost := "connection closed by the 1s idle timeout (--idle-timeout): no response seen before the close"
+	if x := m["/slow"]; x == nil || x.Status != 0 || count(x, lost) != 1 {
+		t.Fatalf("/slow: %+v", x)
+	}
+	if x := m["/half"]; x == nil || x.Status != 200 || count(x, fmt.Sprintf(WarnIdleClosedFmt, time.Second, WarnOutcomePartial)) != 1 {
+		t.Fatalf("/half: %+v", x)
+	}
+	noLimitWarnings(t, m["/done"])
+	if st.Counters["tcp.idle_closed"] < 2 || st.Counters[CounterExchangesIdleClosed] != 2 {
+		t.Fatalf("counters %v", st.Counters)
+	}
+	if !strings.Contains(strings.Join(st.Warnings, "\n"), "2 exchanges cut short by the idle timeout") {
+		t.Fatalf("input warnings %q", st.Warnings)
+	}
+
+	sink, st = readWith(t, b, Options{})
+	m = byPath(t, sink.exchanges)
+	if m["/slow"] == nil || m["/slow"].Status != 200 || st.Counters[CounterExchangesIdleClosed] != 0 {
+		t.Fatalf("default: /slow %+v, counters %v", m["/slow"], st.Counters)
+	}
+	for _, x := range sink.exchanges {
+		noLimitWarnings(t, x)
+	}
+}
+
+// holdBack sends s from the client with its first 1400 bytes held back
+// until after the rest (a hole the rest waits behind), or dropped.
+func (c *capConn) holdBack(s string, thenSendFirst bool) {
+	if len(s) <= 1400 {
+		panic("holdBack needs more than 1400 bytes")
+	}
+	start := c.cs
+	c.cs += 1400
+	c.request(s[1400:])
+	end := c.cs
+	if thenSendFirst {
+		c.cs = start
+		c.request(s[:1400])
+	}
+	c.cs = end
+}
+
+func TestBufferCapPerConnectionFlagsTheCutRequest(t *testing.T) {
+	b := newCapBuilder(t)
+	c := b.open(44000)
+	c.request(get("/before"))
+	c.response(ok2)
+	c.request("POST /up HTTP/1.1\r\nHost: api.test\r\nContent-Length: 6000\r\n\r\n")
+	c.holdBack(strings.Repeat("q", 6000), true) // the body's first 1400 bytes come last
+	c.response(ok2)
+	c.request(get("/after"))
+	c.response(ok2)
+	c.close()
+	opts := Options{}
+	opts.Reassembly.MaxBufferedPerConn = 2048
+	sink, st := readWith(t, b, opts)
+	m := byPath(t, sink.exchanges)
+	want := "1400 bytes skipped at the per-connection reassembly buffer cap of 2048 bytes (--max-buffered-per-conn)"
+	if x := m["/up"]; x == nil || x.Status != 200 || count(x, want) != 1 {
+		t.Fatalf("/up: %+v", x)
+	}
+	noLimitWarnings(t, m["/before"])
+	noLimitWarnings(t, m["/after"])
+	if st.Counters["tcp.holes_forced_by_buffer_cap"] != 1 || st.Counters["tcp.buffer_cap_bytes_skipped"] != 1400 ||
+		st.Counters[CounterExchangesBufferCap] != 1 {
+		t.Fatalf("counters %v", st.Counters)
+	}
+
+	sink, st = readWith(t, b, Options{})
+	for _, x := range sink.exchanges {
+		noLimitWarnings(t, x)
+	}
+	if len(sink.exchanges) != 3 || st.Counters[CounterExchangesBufferCap] != 0 {
+		t.Fatalf("default: %d exchanges, counters %v", len(sink.exchanges), st.Counters)
+	}
+}
+
+// A hole that takes a whole request: the next request says bytes were
+// skipped before it, and the answer to the lost one (an orphan) says why.
+func TestBufferCapBetweenRequestsFlagsTheNext(t *testing.T) {
+	b := newCapBuilder(t)
+	c := b.open(45000)
+	c.request(get("/a"))
+	c.response(ok2)
+	lostReq := "GET /b HTTP/1.1\r\nHost: api.test\r\nX-Pad: " + strings.Repeat("p", 1400-len("GET /b HTTP/1.1\r\nHost: api.test\r\nX-Pad: \r\n\r\n")) + "\r\n\r\n"
+	next := "POST /c HTTP/1.1\r\nHost: api.test\r\nContent-Length: 3000\r\n\r\n" + strings.Repeat("c", 3000)
+	c.holdBack(lostReq+next, false) // /b never arrives
+	c.response(ok2)
+	c.response(ok2)
+	c.close()
+	opts := Options{}
+	opts.Reassembly.MaxBufferedPerConn = 2048
+	sink, st := readWith(t, b, opts)
+	m := byPath(t, sink.exchanges)
+	want := fmt.Sprintf(WarnBufferCapPerConnFmt, 1400, 2048)
+	if x := m["/c"]; x == nil || count(x, want) != 1 {
+		t.Fatalf("/c: %+v", x)
+	}
+	if x := m[""]; x == nil || count(x, http1.WarnRequestMissing) != 1 || count(x, want) != 1 {
+		t.Fatalf("orphan response: %+v", x)
+	}
+	noLimitWarnings(t, m["/a"])
+	if st.Counters[CounterExchangesBufferCap] != 2 {
+		t.Fatalf("counters %v", st.Counters)
+	}
+}
+
+func TestBufferCapTotalFlagsTheCutRequests(t *testing.T) {
+	b := newCapBuilder(t)
+	head := "POST /up HTTP/1.1\r\nHost: api.test\r\nContent-Length: 6000\r\n\r\n"
+	body := strings.Repeat("q", 6000)
+	var cs []*capConn
+	firsts := []uint32{}
+	for i := 0; i < 2; i++ {
+		c := b.open(uint16(46000 + i))
+		c.request(get(fmt.Sprintf("/before%d", i)))
+		c.response(ok2)
+		c.request(head)
+		cs = append(cs, c)
+		firsts = append(firsts, c.cs)
+	}
+	// Both connections' tails wait behind their holes at the same time.
+	for _, c := range cs {
+		c.cs += 1400
+		c.request(body[1400:])
+	}
+	for i, c := range cs {
+		end := c.cs
+		c.cs = firsts[i]
+		c.request(body[:1400])
+		c.cs = end
+		c.response(ok2)
+		c.close()
+	}
+	opts := Options{}
+	opts.Reassembly.MaxBufferedTotal = 6000
+	sink, st := readWith(t, b, opts)
+	want := "1400 bytes skipped at the total reassembly buffer cap of 6000 bytes (--max-buffered-total)"
+	flagged := 0
+	for _, x := range sink.exchanges {
+		if x.Path == "/up" {
+			flagged += count(x, want)
+			continue
+		}
+		noLimitWarnings(t, x)
+	}
+	if flagged == 0 || int64(flagged) != st.Counters[CounterExchangesBufferCap] || st.Counters["tcp.buffer_cap_bytes_skipped"] != int64(1400*flagged) {
+		t.Fatalf("%d flagged, counters %v", flagged, st.Counters)
+	}
+	sink, _ = readWith(t, b, Options{})
+	for _, x := range sink.exchanges {
+		noLimitWarnings(t, x)
+	}
+}
