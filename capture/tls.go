@@ -15,7 +15,7 @@ import (
 
 // WarnTLSWithoutKeys is the connection warning (from capture/tlsdec) of a
 // TLS connection whose secrets were in no key log.
-const WarnTLSWithoutKeys = "TLS without keys"
+const WarnTLSWithoutKeys = tlsdec.WarnNoKeys
 
 // tlsState is the pipeline's TLS side: the secrets every connection looks
 // up, and what the input's connections amounted to.

@@ -28,6 +28,15 @@ func (d Dir) String() string {
 	return "server→client"
 }
 
+// Connection warnings when nothing could be decrypted.
+const (
+	// WarnNoKeys: the handshake was seen, no key log holds its secrets.
+	WarnNoKeys = "TLS without keys"
+	// WarnNoHandshake: the capture began after the ClientHello, whose
+	// random is what key logs are looked up by.
+	WarnNoHandshake = "TLS without handshake: the capture began after the ClientHello, so no key can be looked up"
+)
+
 // KeyLog is the secret store the decoder looks client randoms up in.
 type KeyLog = keylog.Log
 
@@ -238,8 +247,12 @@ func (c *Conn) Info() Info {
 	}
 	if !c.decrypted && (c.h[0].protected+c.h[1].protected > 0 || c.version != 0) {
 		c.lookup()
-		if !c.found && c.master12 == nil {
-			inf.Warnings = append(inf.Warnings, "TLS without keys")
+		switch {
+		case c.found || c.master12 != nil:
+		case !c.haveCH:
+			inf.Warnings = append(inf.Warnings, WarnNoHandshake)
+		default:
+			inf.Warnings = append(inf.Warnings, WarnNoKeys)
 		}
 	}
 	inf.Warnings = append(inf.Warnings, c.warnings...)

@@ -4,7 +4,9 @@ import (
 	"crypto/tls"
 	"os"
 	"os/exec"
+	"slices"
 	"testing"
+	"time"
 
 	"github.com/corscope/corscope/capture/keylog"
 )
@@ -69,5 +71,21 @@ func TestGoTLS13ChaCha20(t *testing.T) {
 	}
 	for _, n := range []int{1, 7, 4093} {
 		checkDecode(t, s, rechunk(s.chunks, n), "chacha rechunked")
+	}
+}
+
+// A capture that begins after the handshake cannot look keys up at all:
+// the warning says so instead of blaming the key log.
+func TestMidStreamConnectionSaysHandshakeMissing(t *testing.T) {
+	c := NewConn(keylog.New(0), func(Dir, []byte, time.Time, int64) {})
+	record := func(n int) []byte {
+		r := []byte{23, 3, 3, byte(n >> 8), byte(n)}
+		return append(r, make([]byte, n)...)
+	}
+	c.Feed(ClientToServer, record(64), time.Unix(1, 0), 1)
+	c.Feed(ServerToClient, record(300), time.Unix(1, 0), 2)
+	inf := c.Info()
+	if inf.Decrypted || !slices.Contains(inf.Warnings, WarnNoHandshake) || slices.Contains(inf.Warnings, WarnNoKeys) {
+		t.Fatalf("warnings %q", inf.Warnings)
 	}
 }
