@@ -5,6 +5,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/corscope/corscope/capture/h2"
 	"github.com/corscope/corscope/capture/http1"
 	"github.com/corscope/corscope/capture/tcpasm"
 	"github.com/corscope/corscope/storage"
@@ -22,11 +23,17 @@ const (
 	// WarnBufferCapTotalFmt takes the bytes skipped and the cap.
 	WarnBufferCapTotalFmt = "%d bytes skipped at the total reassembly buffer cap of %d bytes (--max-buffered-total)"
 
+	// WarnResumedEvictedFmt and WarnResumedIdleFmt mark an exchange cut
+	// off at its start on a connection that continues one a limit closed.
+	WarnResumedEvictedFmt = "connection continued after its eviction at the %d-connection cap (--max-connections): start of this exchange cut off"
+	WarnResumedIdleFmt    = "connection continued after its close by the %s idle timeout (--idle-timeout): start of this exchange cut off"
+
 	WarnOutcomePartial = "response may be incomplete"
 	WarnOutcomeLost    = "no response seen before the close"
 
 	WarnEvictedPrefix    = "connection evicted at the "
 	WarnIdleClosedPrefix = "connection closed by the "
+	WarnResumedPrefix    = "connection continued after its "
 	warnBufferCapMarker  = " reassembly buffer cap of "
 )
 
@@ -65,6 +72,15 @@ func (s *connStream) flagLimits(e *storage.Exchange) {
 		e.AddWarning(fmt.Sprintf(WarnIdleClosedFmt, opt.IdleTimeout, outcome))
 		s.pl.limits.idleClosed++
 	}
+	if by := s.info.ResumedAfter; by != tcpasm.NoLimit && cutAtStart(e) {
+		if by == tcpasm.LimitConnections {
+			e.AddWarning(fmt.Sprintf(WarnResumedEvictedFmt, opt.MaxConnections))
+			s.pl.limits.evicted++
+		} else {
+			e.AddWarning(fmt.Sprintf(WarnResumedIdleFmt, opt.IdleTimeout))
+			s.pl.limits.idleClosed++
+		}
+	}
 	if s.capGaps {
 		for _, w := range e.Warnings {
 			if strings.Contains(w, warnBufferCapMarker) {
@@ -73,6 +89,18 @@ func (s *connStream) flagLimits(e *storage.Exchange) {
 			}
 		}
 	}
+}
+
+// cutAtStart reports an exchange the parsers rebuilt without its start: a
+// response without its request, bytes skipped to find a message, or header
+// blocks against an HPACK context the capture does not hold.
+func cutAtStart(e *storage.Exchange) bool {
+	for _, w := range e.Warnings {
+		if w == http1.WarnRequestMissing || w == h2.WarnHPACKUnknownStart || strings.HasPrefix(w, "resynchronised after skipping ") {
+			return true
+		}
+	}
+	return false
 }
 
 // limitGapCause says why a buffer cap skipped lost bytes.

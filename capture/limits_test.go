@@ -145,6 +145,7 @@ func TestEvictionFlagsThePendingExchanges(t *testing.T) {
 		c.response(ok2)
 		c.close()
 	}
+	first.response(ok2) // the answer to /pending, on a connection evicted meanwhile
 	opts := Options{}
 	opts.Reassembly.MaxConnections = 2
 	sink, st := readWith(t, b, opts)
@@ -158,16 +159,20 @@ func TestEvictionFlagsThePendingExchanges(t *testing.T) {
 	if x := m["/partial"]; x == nil || x.Status != 200 || count(x, partialWarn) != 1 || len(x.Warnings) != 2 {
 		t.Fatalf("/partial: %+v", x)
 	}
+	resumed := "connection continued after its eviction at the 2-connection cap (--max-connections): start of this exchange cut off"
+	if x := m[""]; x == nil || x.Status != 200 || count(x, resumed) != 1 || count(x, http1.WarnRequestMissing) != 1 {
+		t.Fatalf("answer to /pending: %+v", x)
+	}
 	for _, p := range []string{"/done", "/third", "/fourth"} {
 		if m[p] == nil || m[p].Status != 200 {
 			t.Fatalf("%s: %+v", p, m[p])
 		}
 		noLimitWarnings(t, m[p])
 	}
-	if st.Counters["tcp.evicted"] != 2 || st.Counters[CounterExchangesEvicted] != 2 {
+	if st.Counters["tcp.evicted"] != 2 || st.Counters[CounterExchangesEvicted] != 3 {
 		t.Fatalf("counters %v", st.Counters)
 	}
-	if !strings.Contains(strings.Join(st.Warnings, "\n"), "2 connections evicted; 2 exchanges flagged") {
+	if !strings.Contains(strings.Join(st.Warnings, "\n"), "2 connections evicted; 3 exchanges flagged") {
 		t.Fatalf("input warnings %q", st.Warnings)
 	}
 

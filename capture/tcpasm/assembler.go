@@ -56,6 +56,10 @@ type Conn struct {
 	// LimitIdle). It is set before the final deliveries and Close, so a
 	// Stream can flag what it emits from then on; NoLimit otherwise.
 	ClosedBy Limit
+	// ResumedAfter is set on a connection without SYN whose 4-tuple a limit
+	// closed shortly before (LimitConnections or LimitIdle): its first bytes
+	// continue what was cut.
+	ResumedAfter Limit
 }
 
 // Limit names a resource limit of the assembler that cut a connection short.
@@ -177,9 +181,12 @@ func keyOf(s, d netip.AddrPort) (connKey, bool) {
 // Assembler tracks connections and feeds their streams. Not safe for
 // concurrent use.
 type Assembler struct {
-	opt       Options
-	factory   Factory
-	conns     map[connKey]*conn
+	opt     Options
+	factory Factory
+	conns   map[connKey]*conn
+	// limited remembers the 4-tuples of connections a limit closed and
+	// forgot, so their continuation can say so; bounded by maxLimited.
+	limited   map[connKey]Limit
 	nextNo    int64
 	buffered  int // out-of-order bytes held in all connections
 	packets   int64
@@ -315,6 +322,12 @@ func (a *Assembler) Add(seg *packet.Segment, pkt int64, t time.Time) {
 			return
 		}
 		c = a.newConn(key, srcIsA, seg, t)
+		if by, ok := a.limited[key]; ok {
+			delete(a.limited, key)
+			if !syn {
+				c.info.ResumedAfter = by
+			}
+		}
 	}
 	if c.tentative && len(seg.Payload) > 0 && c.info.Packets > 0 {
 		a.settle(c, srcIsA, seg.Payload)
@@ -970,11 +983,11 @@ func (a *Assembler) Sweep(t time.Time) {
 // sweep closes idle connections, resolves stale holes and forgets old tombstones.
 func (a *Assembler) sweep(t time.Time) {
 	a.lastSweep = t
-	for k, c := range a.conns {
+	for _, c := range a.conns {
 		switch {
 		case c.closed:
 			if t.Sub(c.closedAt) > tombstoneTTL {
-				delete(a.conns, k)
+				a.forget(c)
 			}
 		case t.Sub(c.info.LastSeen) > a.opt.IdleTimeout:
 			a.c.IdleClosed++
@@ -990,9 +1003,9 @@ func (a *Assembler) sweep(t time.Time) {
 // evict makes room below MaxConnections: tombstones go first, then the
 // least recently seen sixteenth of the open connections.
 func (a *Assembler) evict() {
-	for k, c := range a.conns {
+	for _, c := range a.conns {
 		if c.closed {
-			delete(a.conns, k)
+			a.forget(c)
 		}
 	}
 	if int(a.open) < a.opt.MaxConnections {
@@ -1009,8 +1022,24 @@ func (a *Assembler) evict() {
 		c.info.warn("closed early: too many concurrent connections")
 		c.info.ClosedBy = LimitConnections
 		a.close(c, a.now)
-		delete(a.conns, c.key)
+		a.forget(c)
 	}
+}
+
+// maxLimited bounds the 4-tuples remembered for ResumedAfter.
+const maxLimited = 4096
+
+// forget drops a closed connection's entry, remembering its 4-tuple when a
+// limit closed it.
+func (a *Assembler) forget(c *conn) {
+	delete(a.conns, c.key)
+	if c.info.ClosedBy == NoLimit {
+		return
+	}
+	if a.limited == nil || len(a.limited) >= maxLimited {
+		a.limited = make(map[connKey]Limit)
+	}
+	a.limited[c.key] = c.info.ClosedBy
 }
 
 // FlushAll closes every open connection at capture time t (use the last

@@ -484,7 +484,9 @@ func (r *limitRecorder) Close(t time.Time) {
 func newLimitHarness(opt Options) (*harness, *[]*limitRecorder) {
 	h := &harness{t: t0}
 	var recs []*limitRecorder
-	opt.Classify = func(b []byte) (bool, bool) { return bytes.HasPrefix(b, []byte("GET ")), false }
+	opt.Classify = func(b []byte) (bool, bool) {
+		return bytes.HasPrefix(b, []byte("GET ")), bytes.HasPrefix(b, []byte("HTTP/1."))
+	}
 	h.a = New(opt, func(c *Conn) Stream {
 		r := &limitRecorder{recorder: recorder{conn: c}}
 		recs = append(recs, r)
@@ -536,8 +538,8 @@ func TestLimitsAreNamedToTheStream(t *testing.T) {
 			t.Fatalf("gaps %v, limit gaps %v", r.gaps, r.limitGaps)
 		}
 	})
-	t.Run("eviction and idle timeout", func(t *testing.T) {
-		h, recs := newLimitHarness(Options{MaxConnections: 2, IdleTimeout: 10 * time.Second})
+	t.Run("eviction", func(t *testing.T) {
+		h, recs := newLimitHarness(Options{MaxConnections: 2})
 		for i := 0; i < 3; i++ {
 			c := netip.AddrPortFrom(cli.Addr(), uint16(20000+i))
 			h.send(c, srv, 1, 1, 0, "GET / HTTP/1.1\r\n")
@@ -545,10 +547,33 @@ func TestLimitsAreNamedToTheStream(t *testing.T) {
 		if (*recs)[0].closedBy != LimitConnections || (*recs)[1].closed {
 			t.Fatalf("first connection closed by %d", (*recs)[0].closedBy)
 		}
+		// The evicted connection's next bytes start a connection that says
+		// what cut it.
+		h.send(srv, netip.AddrPortFrom(cli.Addr(), 20000), 1, 17, 0, "HTTP/1.1 200 OK\r\n")
+		if r := (*recs)[3]; r.conn.ResumedAfter != LimitConnections || r.conn.Client.Port() != 20000 {
+			t.Fatalf("resumed %d, client %v", r.conn.ResumedAfter, r.conn.Client)
+		}
+		if (*recs)[1].closedBy != LimitConnections || (*recs)[2].closed { // room for the fourth
+			t.Fatalf("second connection closed by %d", (*recs)[1].closedBy)
+		}
+	})
+	t.Run("idle timeout", func(t *testing.T) {
+		h, recs := newLimitHarness(Options{IdleTimeout: 10 * time.Second})
+		for i := 0; i < 2; i++ {
+			c := netip.AddrPortFrom(cli.Addr(), uint16(20000+i))
+			h.send(c, srv, 1, 1, 0, "GET / HTTP/1.1\r\n")
+		}
 		h.t = h.t.Add(time.Minute)
 		h.a.Sweep(h.t)
-		if (*recs)[1].closedBy != LimitIdle || (*recs)[2].closedBy != LimitIdle {
-			t.Fatalf("closed by %d, %d", (*recs)[1].closedBy, (*recs)[2].closedBy)
+		if (*recs)[0].closedBy != LimitIdle || (*recs)[1].closedBy != LimitIdle {
+			t.Fatalf("closed by %d, %d", (*recs)[0].closedBy, (*recs)[1].closedBy)
+		}
+		h.t = h.t.Add(time.Minute)
+		h.a.Sweep(h.t) // the tombstones expire
+		h.send(netip.AddrPortFrom(cli.Addr(), 20000), srv, 17, 1, 0, "GET /x HTTP/1.1\r\n")
+		h.send(netip.AddrPortFrom(cli.Addr(), 20001), srv, 100, 0, packet.FlagSYN, "") // a fresh connection
+		if (*recs)[2].conn.ResumedAfter != LimitIdle || (*recs)[3].conn.ResumedAfter != NoLimit {
+			t.Fatalf("resumed %d, %d", (*recs)[2].conn.ResumedAfter, (*recs)[3].conn.ResumedAfter)
 		}
 	})
 }
