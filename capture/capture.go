@@ -12,6 +12,7 @@ import (
 	"sort"
 	"time"
 
+	"github.com/corscope/corscope/capture/h2"
 	"github.com/corscope/corscope/capture/http1"
 	"github.com/corscope/corscope/capture/keylog"
 	"github.com/corscope/corscope/capture/packet"
@@ -31,7 +32,10 @@ type Sink interface {
 
 // Options tune the pipeline; the zero value is fine.
 type Options struct {
-	HTTP       http1.Options
+	HTTP http1.Options
+	// HTTP2 bounds what only HTTP/2 has (MaxStreams, MaxFrameBytes,
+	// MaxConnBody, MaxTableSize); body and header caps come from HTTP.
+	HTTP2      h2.Options
 	Reassembly tcpasm.Options
 	Defrag     packet.DefragLimits
 	// Progress, when set, is called now and then with the number of input

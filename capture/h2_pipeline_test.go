@@ -165,13 +165,8 @@ func FuzzReadH2(f *testing.F) {
 	f.Add(h2Capture(f, 3, nil))
 	f.Add(h2Capture(f, 4, map[int]bool{7: true}))
 	f.Fuzz(func(t *testing.T, data []byte) {
-		s := &memSink{}
-		st, err := Read(context.Background(), bytes.NewReader(data), "fuzz", Options{}, s)
-		if err != nil && !IsPartial(err) && !IsNotCapture(err) {
-			t.Fatalf("unclassified error %v", err)
-		}
-		if int(st.Exchanges) != len(s.ex) || int(st.Connections) != len(s.conns) {
-			t.Fatalf("stats %d/%d, sink %d/%d", st.Exchanges, st.Connections, len(s.ex), len(s.conns))
+		for _, opts := range []Options{{}, tightLimits()} {
+			checkRead(t, data, opts)
 		}
 	})
 }

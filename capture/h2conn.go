@@ -37,8 +37,16 @@ func (c *h2Counters) addTo(m map[string]int64) {
 // ALPN "h2" after decryption).
 func (s *connStream) startH2() {
 	meta := http1.ConnMeta{Client: s.info.Client.String(), Server: s.info.Server.String(), TLS: s.tls, ConnNo: s.info.No}
-	s.h2.p = h2.NewParser(h2.OptionsFrom(s.pl.opts.HTTP), meta, s.emit)
+	s.h2.p = h2.NewParser(s.pl.h2Options(), meta, s.emit)
 	s.pl.h2.connections++
+}
+
+// h2Options are the HTTP/1 limits with the HTTP/2-only ones set in Options.
+func (pl *pipeline) h2Options() h2.Options {
+	o := h2.OptionsFrom(pl.opts.HTTP)
+	x := pl.opts.HTTP2
+	o.MaxStreams, o.MaxFrameBytes, o.MaxConnBody, o.MaxTableSize = x.MaxStreams, x.MaxFrameBytes, x.MaxConnBody, x.MaxTableSize
+	return o
 }
 
 // holdUpgrade keeps the 101 exchange of an h2c upgrade from the sink: its

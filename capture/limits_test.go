@@ -9,10 +9,13 @@ import (
 	"testing"
 	"time"
 
+	"github.com/corscope/corscope/capture/h2"
 	"github.com/corscope/corscope/capture/http1"
 	"github.com/corscope/corscope/capture/packet"
 	"github.com/corscope/corscope/capture/pcapio"
 	"github.com/corscope/corscope/storage"
+	"golang.org/x/net/http2"
+	"golang.org/x/net/http2/hpack"
 )
 
 // capBuilder writes an Ethernet pcap of hand-driven TCP connections.
@@ -364,5 +367,108 @@ func TestBufferCapTotalFlagsTheCutRequests(t *testing.T) {
 	sink, _ = readWith(t, b, Options{})
 	for _, x := range sink.exchanges {
 		noLimitWarnings(t, x)
+	}
+}
+
+// h2Wire writes prior-knowledge h2c frames over a capConn.
+type h2Wire struct {
+	c   *capConn
+	wb  [2]bytes.Buffer
+	hb  [2]bytes.Buffer
+	fr  [2]*http2.Framer
+	enc [2]*hpack.Encoder
+}
+
+func newH2Wire(c *capConn) *h2Wire {
+	w := &h2Wire{c: c}
+	for i := range w.fr {
+		w.fr[i] = http2.NewFramer(&w.wb[i], nil)
+		w.enc[i] = hpack.NewEncoder(&w.hb[i])
+	}
+	w.wb[0].WriteString(h2.Preface)
+	w.fr[0].WriteSettings()
+	w.flush(0)
+	w.fr[1].WriteSettings()
+	w.flush(1)
+	return w
+}
+
+func (w *h2Wire) flush(i int) {
+	w.c.send(i == 0, w.wb[i].String())
+	w.wb[i].Reset()
+}
+
+func (w *h2Wire) headers(i int, id uint32, kv ...string) {
+	w.hb[i].Reset()
+	for j := 0; j+1 < len(kv); j += 2 {
+		w.enc[i].WriteField(hpack.HeaderField{Name: kv[j], Value: kv[j+1]})
+	}
+	w.fr[i].WriteHeaders(http2.HeadersFrameParam{StreamID: id, EndStream: true, EndHeaders: true, BlockFragment: w.hb[i].Bytes()})
+}
+
+func (w *h2Wire) get(id uint32, extra ...string) {
+	w.headers(0, id, append([]string{":method", "GET", ":scheme", "http", ":authority", "h2.test", ":path", fmt.Sprintf("/s/%d", id)}, extra...)...)
+}
+
+func TestH2StreamCapFlagsTheUntrackedStream(t *testing.T) {
+	b := newCapBuilder(t)
+	w := newH2Wire(b.open(47000))
+	for id := uint32(1); id <= 5; id += 2 {
+		w.get(id)
+	}
+	w.flush(0)
+	for id := uint32(1); id <= 5; id += 2 {
+		w.headers(1, id, ":status", "200")
+	}
+	w.flush(1)
+	w.c.close()
+	opts := Options{}
+	opts.HTTP2.MaxStreams = 2
+	sink, st := readWith(t, b, opts)
+	m := byPath(t, sink.exchanges)
+	capWarn := "stream over the cap of 2 open streams per connection: only its first header block kept"
+	if x := m["/s/5"]; x == nil || x.Status != 0 || count(x, capWarn) != 1 || count(x, http1.WarnNoResponse) != 1 {
+		t.Fatalf("/s/5: %+v", x)
+	}
+	for _, p := range []string{"/s/1", "/s/3"} {
+		if x := m[p]; x == nil || x.Status != 200 || len(x.Warnings) != 0 {
+			t.Fatalf("%s: %+v", p, x)
+		}
+	}
+	if st.Counters["h2.streams_untracked"] != 1 || len(sink.exchanges) != 3 {
+		t.Fatalf("%d exchanges, counters %v", len(sink.exchanges), st.Counters)
+	}
+	sink, st = readWith(t, b, Options{})
+	for _, x := range sink.exchanges {
+		if x.Status != 200 || len(x.Warnings) != 0 || st.Counters["h2.streams_untracked"] != 0 {
+			t.Fatalf("default: %+v, counters %v", x, st.Counters)
+		}
+	}
+}
+
+func TestH2HeaderFieldCapFlagsItsStream(t *testing.T) {
+	b := newCapBuilder(t)
+	w := newH2Wire(b.open(47001))
+	w.get(1)
+	w.flush(0)
+	w.headers(1, 1, ":status", "200")
+	w.flush(1)
+	w.get(3, "cookie", strings.Repeat("c", 3000))
+	w.flush(0)
+	w.headers(1, 3, ":status", "200")
+	w.flush(1)
+	w.c.close()
+	opts := Options{}
+	opts.HTTP.MaxHeaderBytes = 1024
+	sink, st := readWith(t, b, opts)
+	capWarn := "header field over the 1024-byte cap: header block not decoded"
+	var flagged []uint32
+	for _, x := range sink.exchanges {
+		if count(x, capWarn) == 1 {
+			flagged = append(flagged, x.StreamID)
+		}
+	}
+	if fmt.Sprint(flagged) != "[3]" || st.Counters["h2.header_blocks_over_cap"] != 1 {
+		t.Fatalf("flagged streams %v, counters %v", flagged, st.Counters)
 	}
 }
