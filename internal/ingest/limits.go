@@ -22,12 +22,19 @@ type Limits struct {
 	MaxBufferedPerConn int           // out-of-order TCP bytes held per connection
 	MaxBufferedTotal   int           // out-of-order TCP bytes held in all
 	IdleTimeout        time.Duration // capture time before a silent connection is closed
+	MaxH2Streams       int           // HTTP/2 streams tracked at once per connection
+	MaxHPACKTable      int           // HPACK dynamic table bytes a peer may allow
 	MaxHAREntry        int64         // JSON bytes of one HAR entry
 }
 
-// Counters in storage.Input.Stats for limits hit, besides the reassembler's
-// own ("tcp.evicted" for MaxConnections, "tcp.holes_forced_by_buffer_cap"
-// for the buffer caps, "tcp.idle_closed" for IdleTimeout).
+// Counters in storage.Input.Stats for limits hit, besides the capture
+// pipeline's own: "tcp.evicted" and capture.CounterExchangesEvicted for
+// MaxConnections, "tcp.holes_forced_by_buffer_cap",
+// "tcp.buffer_cap_bytes_skipped" and capture.CounterExchangesBufferCap for
+// the buffer caps, "tcp.idle_closed" and capture.CounterExchangesIdleClosed
+// for IdleTimeout, "h2.streams_untracked" for MaxH2Streams and
+// "h2.header_blocks_over_cap" for MaxHPACKTable (and HPACK strings over
+// MaxHeaderBytes).
 const (
 	CounterBodyStoredPrefix   = "limits.body_stored_prefix"    // --max-body: exchanges with a body stored in part
 	CounterDecompressionCap   = "limits.decompression_capped"  // --max-decoded
@@ -49,6 +56,8 @@ func (l Limits) CaptureOptions(maxBody int64) capture.Options {
 	o.Reassembly.MaxBufferedPerConn = l.MaxBufferedPerConn
 	o.Reassembly.MaxBufferedTotal = l.MaxBufferedTotal
 	o.Reassembly.IdleTimeout = l.IdleTimeout
+	o.HTTP2.MaxStreams = l.MaxH2Streams
+	o.HTTP2.MaxTableSize = l.MaxHPACKTable
 	return o
 }
 

@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/corscope/corscope/capture"
 	"github.com/corscope/corscope/capture/http1"
 	"github.com/corscope/corscope/capture/packet"
 	"github.com/corscope/corscope/capture/pcapio"
@@ -333,4 +334,80 @@ func TestRedactorCountsInTheInputStats(t *testing.T) {
 	if _, ok := plain.Stats[CounterRedactedValues]; ok {
 		t.Fatalf("redaction counted without a redactor: %v", plain.Stats)
 	}
+}
+
+// The reassembly limits flag the exchanges they cut, in the store, with
+// the limit named; the input's stats count them.
+func TestReassemblyLimitsFlagTheStoredExchanges(t *testing.T) {
+	countIn := func(exs []*storage.Exchange, w string) (n int) {
+		for _, ex := range exs {
+			for _, x := range ex.Warnings {
+				if x == w {
+					n++
+				}
+			}
+		}
+		return n
+	}
+	t.Run("--max-connections", func(t *testing.T) {
+		b := newPcap(t)
+		a := b.open(48000)
+		a.send(true, []byte("GET /pending HTTP/1.1\r\nHost: a\r\n\r\n"))
+		for i := 1; i <= 2; i++ { // the first of these evicts a
+			c := b.open(uint16(48000 + i))
+			c.send(true, []byte("GET /ok HTTP/1.1\r\nHost: a\r\n\r\n"))
+			c.send(false, []byte(okResponse))
+			c.close()
+		}
+		in, exs := ingestWith(t, b.file(t), Options{Limits: Limits{MaxConnections: 1}})
+		want := fmt.Sprintf(capture.WarnEvictedFmt, 1, capture.WarnOutcomeLost)
+		for _, ex := range exs {
+			flagged := countIn([]*storage.Exchange{ex}, want) == 1
+			if flagged != (ex.Path == "/pending") {
+				t.Errorf("%s status %d: %q", ex.Path, ex.Status, ex.Warnings)
+			}
+		}
+		if len(exs) != 3 || in.Stats[capture.CounterExchangesEvicted] != 1 {
+			t.Fatalf("%d exchanges, stats %v", len(exs), in.Stats)
+		}
+	})
+	t.Run("--max-buffered-per-conn", func(t *testing.T) {
+		in, exs := ingestWith(t, bufferedInput(t, 1), Options{Limits: Limits{MaxBufferedPerConn: 2048}})
+		want := "1400 bytes skipped at the per-connection reassembly buffer cap of 2048 bytes (--max-buffered-per-conn)"
+		if len(exs) != 1 || countIn(exs, want) != 1 || in.Stats[capture.CounterExchangesBufferCap] != 1 ||
+			in.Stats["tcp.buffer_cap_bytes_skipped"] != 1400 {
+			t.Fatalf("warnings %q, stats %v", exs[0].Warnings, in.Stats)
+		}
+	})
+	t.Run("--max-buffered-total", func(t *testing.T) {
+		in, exs := ingestWith(t, bufferedInput(t, 2), Options{Limits: Limits{MaxBufferedTotal: 6000}})
+		want := "1400 bytes skipped at the total reassembly buffer cap of 6000 bytes (--max-buffered-total)"
+		// Only the connection whose bytes went over the total lost its hole.
+		if len(exs) != 2 || countIn(exs, want) != 1 || in.Stats[capture.CounterExchangesBufferCap] != 1 {
+			t.Fatalf("%d exchanges, stats %v", len(exs), in.Stats)
+		}
+	})
+	t.Run("--idle-timeout", func(t *testing.T) {
+		b := newPcap(t)
+		quiet := b.open(48100)
+		quiet.send(true, []byte("GET /quiet HTTP/1.1\r\nHost: a\r\n\r\n"))
+		busy := b.open(48101)
+		busy.send(true, []byte("GET /busy HTTP/1.1\r\nHost: a\r\n\r\n"))
+		busy.send(false, []byte(okResponse))
+		for i := 0; i < 1100; i++ {
+			b.t = b.t.Add(3 * time.Millisecond)
+			b.pkt(busy.client, busy.server, busy.cs, busy.ss, packet.FlagACK, nil)
+		}
+		in, exs := ingestWith(t, b.file(t), Options{Limits: Limits{IdleTimeout: time.Second}})
+		want := "connection closed by the 1s idle timeout (--idle-timeout): no response seen before the close"
+		for _, ex := range exs {
+			flagged := countIn([]*storage.Exchange{ex}, want) == 1
+			if flagged != (ex.Path == "/quiet") {
+				t.Errorf("%s status %d: %q", ex.Path, ex.Status, ex.Warnings)
+			}
+		}
+		if len(exs) != 2 || in.Stats[capture.CounterExchangesIdleClosed] != 1 {
+			t.Fatalf("%d exchanges, stats %v", len(exs), in.Stats)
+		}
+	})
 }
