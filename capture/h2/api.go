@@ -71,11 +71,13 @@ const (
 	WarnNoPreface         = "no HTTP/2 connection preface (capture started mid-connection)"
 	WarnFramesLost        = "HTTP/2 frames lost in capture gap"
 	WarnHeaderBlockCut    = "header block incomplete (CONTINUATION missing)"
-	WarnTooManyHeaders    = "too many header fields: rest not kept"
-	WarnPushed            = "server push"
-	WarnUpgradedH2C       = "request sent as HTTP/1.1 with Upgrade: h2c (101 Switching Protocols); response on stream 1"
-	WarnNotProcessed      = "GOAWAY: stream not processed by the server"
-	WarnConnBodyCap       = "body not stored in full: the connection's open streams hold the body cap"
+	// WarnTooManyHeaders starts "header fields over the cap of N skipped: M",
+	// worded as capture/http1's so one counter sees both.
+	WarnTooManyHeaders = "header fields over the cap of "
+	WarnPushed         = "server push"
+	WarnUpgradedH2C    = "request sent as HTTP/1.1 with Upgrade: h2c (101 Switching Protocols); response on stream 1"
+	WarnNotProcessed   = "GOAWAY: stream not processed by the server"
+	WarnConnBodyCap    = "body not stored in full: the connection's open streams hold the body cap"
 	// WarnStreamCapFmt takes Options.MaxStreams.
 	WarnStreamCapFmt = "stream over the cap of %d open streams per connection: only its first header block kept"
 	// WarnFieldCapFmt takes Options.MaxHeaderBytes: a string longer than

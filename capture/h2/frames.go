@@ -22,6 +22,7 @@ type block struct {
 	fields    storage.Headers
 	size      int
 	capped    string // the cap warning, when fields were dropped
+	dropped   int    // fields dropped after the count cap
 	failed    error
 	cause     string // why the block could not be decoded, when a limit was
 }
@@ -37,7 +38,11 @@ func (h *half) newBlock(b block) *block {
 // onField receives decoded fields; it always runs so the table stays in step.
 func (h *half) onField(f hpack.HeaderField) {
 	b := h.blk
-	if b == nil || b.capped != "" {
+	if b == nil {
+		return
+	}
+	if b.capped != "" {
+		b.dropped++
 		return
 	}
 	b.size += len(f.Name) + len(f.Value) + 32
@@ -46,6 +51,7 @@ func (h *half) onField(f hpack.HeaderField) {
 		b.capped = http1.WarnHeaderBytesCap
 	case len(b.fields) >= h.p.opts.MaxHeaders:
 		b.capped = WarnTooManyHeaders
+		b.dropped++
 	default:
 		b.fields = append(b.fields, storage.Header{Name: f.Name, Value: f.Value})
 	}
@@ -192,6 +198,9 @@ func (h *half) endBlock() {
 	h.blk = nil
 	if b.failed == nil {
 		b.failed = h.dec.Close()
+	}
+	if b.capped == WarnTooManyHeaders {
+		b.capped = fmt.Sprintf("%s%d skipped: %d", WarnTooManyHeaders, h.p.opts.MaxHeaders, b.dropped)
 	}
 	warn := ""
 	if b.failed != nil {

@@ -138,3 +138,20 @@ func TestHeaderTableOverTheCapIsNamed(t *testing.T) {
 		}
 	}
 }
+
+func TestHeaderCountCapSaysHowManyWereSkipped(t *testing.T) {
+	w := newWire().start()
+	kv := []string{":method", "GET", ":scheme", "http", ":authority", "a.example", ":path", "/x"}
+	for i := 0; i < 50; i++ {
+		kv = append(kv, fmt.Sprintf("x-h%d", i), "v")
+	}
+	w.headers(c2s, 1, true, kv...)
+	w.headers(s2c, 1, true, ":status", "200")
+	w.headers(c2s, 3, true, ":method", "GET", ":scheme", "http", ":authority", "a.example", ":path", "/y")
+	w.headers(s2c, 3, true, ":status", "200")
+	_, got := run(Options{MaxHeaders: 10}, w.steps)
+	m := byStream(got)
+	if countWarning(m[1], "header fields over the cap of 10 skipped: 44") != 1 || len(m[3].Warnings) != 0 {
+		t.Fatalf("stream 1 %q, stream 3 %q", m[1].Warnings, m[3].Warnings)
+	}
+}

@@ -45,6 +45,7 @@ const (
 	CounterRedactedValues     = "redact.values_replaced"       // --redact: values replaced
 	WarnBodyStoredPrefix      = "body over the stored cap (--max-body): only its first bytes are kept"
 	warnHeaderFieldsCapPrefix = "header fields over the cap of "
+	warnHPACKFieldCapPrefix   = "header field over the " // h2.WarnFieldCapFmt
 )
 
 // CaptureOptions are the capture pipeline's options for these limits and
@@ -90,7 +91,7 @@ func (t *limitTally) observe(ex *storage.Exchange) {
 			t.counts[CounterBodyStoredPrefix]++
 		case w == http1.WarnDecompressionCap:
 			t.counts[CounterDecompressionCap]++
-		case w == http1.WarnHeaderBytesCap:
+		case w == http1.WarnHeaderBytesCap, strings.HasPrefix(w, warnHPACKFieldCapPrefix):
 			t.counts[CounterHeaderSectionCap]++
 		case strings.HasPrefix(w, warnHeaderFieldsCapPrefix):
 			t.counts[CounterHeaderFieldsCap]++
