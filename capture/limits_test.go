@@ -472,3 +472,28 @@ func TestH2HeaderFieldCapFlagsItsStream(t *testing.T) {
 		t.Fatalf("flagged streams %v, counters %v", flagged, st.Counters)
 	}
 }
+
+// Live capture: a connection the idle sweep closes flags its pending request.
+func TestStreamIdleFlagsThePendingExchange(t *testing.T) {
+	sink := &collectSink{}
+	opts := Options{}
+	opts.Reassembly.IdleTimeout = 10 * time.Second
+	s := NewStream(opts, sink)
+	start := time.Unix(1700000000, 0)
+	done := newFlow(s, 40010, start)
+	done.handshake()
+	done.send(true, packet.FlagACK|packet.FlagPSH, get("/done"))
+	done.send(false, packet.FlagACK|packet.FlagPSH, ok2)
+	done.send(true, packet.FlagACK|packet.FlagPSH, get("/pending"))
+	s.Idle(start.Add(12 * time.Second))
+	st := s.Close(start.Add(13 * time.Second))
+	m := byPath(t, sink.exchanges)
+	want := "connection closed by the 10s idle timeout (--idle-timeout): no response seen before the close"
+	if x := m["/pending"]; x == nil || x.Status != 0 || count(x, want) != 1 {
+		t.Fatalf("/pending: %+v", x)
+	}
+	noLimitWarnings(t, m["/done"])
+	if st.Counters[CounterExchangesIdleClosed] != 1 {
+		t.Fatalf("counters %v", st.Counters)
+	}
+}
