@@ -59,6 +59,9 @@ func (c *limitCounters) addTo(m map[string]int64) {
 // connection is being evicted or idle-closed (it was still pending), and
 // counts the exchanges the limits cut.
 func (s *connStream) flagLimits(e *storage.Exchange) {
+	if s.info.ClosedBy == tcpasm.NoLimit && s.info.ResumedAfter == tcpasm.NoLimit && !s.capGaps {
+		return
+	}
 	outcome := WarnOutcomePartial
 	if e.Status == 0 {
 		outcome = WarnOutcomeLost

@@ -539,9 +539,11 @@ func (a *Assembler) streamGap(c *conn, dir Dir, lost int, t time.Time, by Limit)
 		c.held = append(c.held, heldItem{dir: dir, gap: lost, time: t, by: by})
 		return
 	}
-	if ls, ok := c.stream.(LimitGapStream); ok && by != NoLimit {
-		ls.LimitGap(dir, lost, t, by)
-		return
+	if by != NoLimit {
+		if ls, ok := c.stream.(LimitGapStream); ok {
+			ls.LimitGap(dir, lost, t, by)
+			return
+		}
 	}
 	c.stream.Gap(dir, lost, t)
 }
