@@ -59,6 +59,40 @@ type Config struct {
 	Log io.Writer
 	// Ready, when set, is called once packets are being captured.
 	Ready func()
+	// Progress, when set, receives a snapshot about every ProgressEvery
+	// (default 500 ms) and once more when Run ends, with Final set and the
+	// Summary's totals. It runs on a goroutine of its own, one call at a
+	// time, and never holds up the capture: a snapshot it has not taken
+	// yet is replaced by the next. Run returns after the final call.
+	Progress      func(Progress)
+	ProgressEvery time.Duration
+}
+
+// Progress is a running capture's state. Counters only grow.
+type Progress struct {
+	Elapsed        time.Duration // since Run started
+	Packets        int64         // handed to the pipeline
+	Bytes          int64         // captured bytes of those packets
+	KernelReceived uint64        // passed the kernel filter (drops included)
+	KernelDrops    uint64        // dropped by the kernel because the ring was full
+	Exchanges      int64         // handed to the database writer
+	Connections    int64         // TCP connections seen
+	Open           int           // connections being reassembled now
+	Findings       int           // after the last analysis, suppressed ones left out
+	Analyses       int           // completed analysis runs
+	AnalysisLast   time.Duration
+	AnalysisPaused bool // periodic analysis stopped: the database outgrew AnalyzeBudget
+	Final          bool // the last call: the totals equal the Summary's
+}
+
+// PacketsPerSecond is the packet rate from an earlier snapshot to p; 0
+// when no time passed between them.
+func (p Progress) PacketsPerSecond(prev Progress) float64 {
+	dt := (p.Elapsed - prev.Elapsed).Seconds()
+	if dt <= 0 || p.Packets < prev.Packets {
+		return 0
+	}
+	return float64(p.Packets-prev.Packets) / dt
 }
 
 // Summary is what a capture did.
@@ -68,6 +102,7 @@ type Summary struct {
 	Packets        int64 // handed to the pipeline
 	KernelReceived uint64
 	KernelDrops    uint64 // dropped by the kernel (ring full): PACKET_STATISTICS
+	Bytes          int64  // captured bytes of the packets
 	Exchanges      int64
 	Connections    int64
 	Findings       int

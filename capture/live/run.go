@@ -21,6 +21,9 @@ import (
 // the stop request: enough for the ring's last block to be handed over.
 const stopDrain = 200 * time.Millisecond
 
+// progressEvery is how often Config.Progress is called by default.
+const progressEvery = 500 * time.Millisecond
+
 // keyReload is how often watched key logs are re-read for new lines.
 const keyReload = 50 * time.Millisecond
 
@@ -123,13 +126,37 @@ func Run(ctx context.Context, cfg Config) (*Summary, error) {
 		anDone.Add(1)
 		go func() { defer anDone.Done(); an.loop(anCtx) }()
 	}
+	var prog *progressPump
+	every := cfg.ProgressEvery
+	if every <= 0 {
+		every = progressEvery
+	}
+	if cfg.Progress != nil {
+		prog = startProgress(cfg.Progress)
+	}
+	// snapshot runs on the capture goroutine: the stream is not safe for
+	// concurrent use, and a getsockopt every half second costs nothing.
+	var kernRecv, kernDrops uint64
+	snapshot := func(now time.Time) Progress {
+		st := stream.Stats()
+		if recv, drops, err := src.KernelStats(); err == nil {
+			kernRecv, kernDrops = recv, drops
+		}
+		p := Progress{
+			Elapsed: now.Sub(started), Packets: st.Packets, Bytes: st.Bytes,
+			KernelReceived: kernRecv, KernelDrops: kernDrops,
+			Exchanges: sink.n.Load(), Connections: st.Connections, Open: stream.Open(),
+		}
+		an.progress(&p)
+		return p
+	}
 	if cfg.Ready != nil {
 		cfg.Ready()
 	}
 
 	var runErr error
 	keylogMissing := false
-	lastTick, lastKeys := time.Now(), time.Now()
+	lastTick, lastKeys, lastProgress := time.Now(), time.Now(), time.Now()
 	var stopAt time.Time
 	for {
 		if stopAt.IsZero() && ctx.Err() != nil {
@@ -186,6 +213,12 @@ func Run(ctx context.Context, cfg Config) (*Summary, error) {
 				}
 			}
 		}
+		if prog != nil {
+			if t := time.Now(); t.Sub(lastProgress) >= every {
+				lastProgress = t
+				prog.send(snapshot(t))
+			}
+		}
 		if !stopAt.IsZero() && !time.Now().Before(stopAt) {
 			break
 		}
@@ -223,7 +256,7 @@ func Run(ctx context.Context, cfg Config) (*Summary, error) {
 			runErr = an.err
 		}
 	}
-	sum.Packets, sum.Exchanges, sum.Connections = stats.Packets, stats.Exchanges, stats.Connections
+	sum.Packets, sum.Bytes, sum.Exchanges, sum.Connections = stats.Packets, stats.Bytes, stats.Exchanges, stats.Connections
 	sum.Warnings = stats.Warnings
 	if sum.KernelDrops > 0 {
 		sum.Warnings = append(sum.Warnings, fmt.Sprintf("%s: the kernel dropped %d packets (capture too slow): exchanges may be missing", cfg.Source.Interface, sum.KernelDrops))
@@ -240,7 +273,55 @@ func Run(ctx context.Context, cfg Config) (*Summary, error) {
 		runErr = err
 	}
 	sum.Duration = time.Since(started)
+	if prog != nil {
+		prog.finish(Progress{
+			Elapsed: sum.Duration, Packets: sum.Packets, Bytes: sum.Bytes,
+			KernelReceived: sum.KernelReceived, KernelDrops: sum.KernelDrops,
+			Exchanges: sum.Exchanges, Connections: sum.Connections,
+			Findings: sum.Findings, Analyses: sum.Analyses, AnalysisLast: sum.AnalysisLast,
+			AnalysisPaused: sum.AnalysisPaused, Final: true,
+		})
+	}
 	return sum, runErr
+}
+
+// progressPump hands snapshots to Config.Progress on a goroutine of its
+// own. Only the capture goroutine sends.
+type progressPump struct {
+	ch   chan Progress
+	done chan struct{}
+}
+
+func startProgress(fn func(Progress)) *progressPump {
+	p := &progressPump{ch: make(chan Progress, 1), done: make(chan struct{})}
+	go func() {
+		defer close(p.done)
+		for pr := range p.ch {
+			fn(pr)
+		}
+	}()
+	return p
+}
+
+// send never waits: a snapshot the callback has not taken yet is replaced.
+func (p *progressPump) send(pr Progress) {
+	select {
+	case p.ch <- pr:
+		return
+	default:
+	}
+	select {
+	case <-p.ch:
+	default:
+	}
+	p.ch <- pr // the buffer has room: the one other party only takes
+}
+
+// finish delivers the last snapshot and waits until the callback is done.
+func (p *progressPump) finish(pr Progress) {
+	p.send(pr)
+	close(p.ch)
+	<-p.done
 }
 
 // countingSink hands records to the store writer and counts exchanges for
@@ -272,8 +353,11 @@ type analyzer struct {
 	// cancelled: the last run was stopped through its context
 	cancelled bool
 	failed    atomic.Bool // the writer failed: the capture loop stops
-	seen      map[string]bool
-	err       error
+	// mu guards the sum's analysis fields while the loop runs: the capture
+	// goroutine reads them for Progress.
+	mu   sync.Mutex
+	seen map[string]bool
+	err  error
 }
 
 func newAnalyzer(cfg Config, w *storage.Writer, sink *countingSink, sum *Summary) *analyzer {
@@ -284,6 +368,14 @@ func newAnalyzer(cfg Config, w *storage.Writer, sink *countingSink, sum *Summary
 		cfg.AnalyzeBudget = 2 * time.Second
 	}
 	return &analyzer{cfg: cfg, w: w, sink: sink, sum: sum, analyzed: -1, seen: map[string]bool{}}
+}
+
+// progress copies the analysis state into p.
+func (a *analyzer) progress(p *Progress) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	p.Findings, p.Analyses = a.sum.Findings, a.sum.Analyses
+	p.AnalysisLast, p.AnalysisPaused = a.sum.AnalysisLast, a.sum.AnalysisPaused
 }
 
 // pending reports exchanges stored since the last completed run.
@@ -314,7 +406,9 @@ func (a *analyzer) loop(ctx context.Context) {
 		}
 		a.run(ctx, false)
 		if a.lastRun > a.cfg.AnalyzeBudget {
+			a.mu.Lock()
 			a.sum.AnalysisPaused = true
+			a.mu.Unlock()
 			if a.cfg.Log != nil {
 				fmt.Fprintf(a.cfg.Log, "periodic analysis paused: a run over %d exchanges took %s; findings are updated at the end (or run 'corscope analyze')\n",
 					a.analyzed, a.lastRun.Round(time.Millisecond))
@@ -353,16 +447,13 @@ func (a *analyzer) run(ctx context.Context, final bool) {
 	d := time.Since(t0)
 	a.lastRun = d
 	a.analyzed = n
-	a.sum.Analyses++
-	a.sum.AnalysisLast = d
-	a.sum.AnalysisMax = max(a.sum.AnalysisMax, d)
-	a.sum.Findings = 0
-	clear(a.sum.BySeverity)
+	findings := 0
+	clear(a.sum.BySeverity) // read only once Run is done with the analyzer
 	for _, f := range res.Findings {
 		if f.Suppressed != "" {
 			continue
 		}
-		a.sum.Findings++
+		findings++
 		a.sum.BySeverity[f.Severity]++
 		if !a.seen[f.Fingerprint] {
 			a.seen[f.Fingerprint] = true
@@ -372,4 +463,11 @@ func (a *analyzer) run(ctx context.Context, final bool) {
 			}
 		}
 	}
+	// Locked only here: a slow Log must not hold up the capture's snapshots.
+	a.mu.Lock()
+	a.sum.Analyses++
+	a.sum.AnalysisLast = d
+	a.sum.AnalysisMax = max(a.sum.AnalysisMax, d)
+	a.sum.Findings = findings
+	a.mu.Unlock()
 }

@@ -169,8 +169,10 @@ func (s *Source) InterfaceName(index int) string {
 	return fmt.Sprintf("if%d", index)
 }
 
-// KernelStats returns the packets the socket received and those the kernel
-// dropped because the ring was full (PACKET_STATISTICS), since Open.
+// KernelStats returns the packets the socket received (drops included) and
+// those the kernel dropped because the ring was full (PACKET_STATISTICS),
+// since Open. Linux resets the counters on every read; afpacket adds each
+// read to its running totals, so calling this often loses nothing.
 func (s *Source) KernelStats() (received, dropped uint64, err error) {
 	_, v3, err := s.tp.SocketStats()
 	if err != nil {
