@@ -8,6 +8,7 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -410,4 +411,41 @@ func TestReassemblyLimitsFlagTheStoredExchanges(t *testing.T) {
 			t.Fatalf("%d exchanges, stats %v", len(exs), in.Stats)
 		}
 	})
+}
+
+// The header caps flag only the message over them, with the cap named.
+func TestHeaderCapsFlagOnlyTheMessageOverThem(t *testing.T) {
+	b := newPcap(t)
+	c := b.open(48200)
+	for _, req := range []string{
+		"GET /plain HTTP/1.1\r\nHost: a\r\n\r\n",
+		"GET /many HTTP/1.1\r\nHost: a\r\n" + strings.Repeat("X-N: 1\r\n", 40) + "\r\n",
+		"GET /big HTTP/1.1\r\nHost: a\r\nX-Big: " + strings.Repeat("b", 8000) + "\r\n\r\n",
+		"GET /after HTTP/1.1\r\nHost: a\r\n\r\n",
+	} {
+		c.send(true, []byte(req))
+		c.send(false, []byte(okResponse))
+	}
+	c.close()
+	in, exs := ingestWith(t, b.file(t), Options{Limits: Limits{MaxHeaders: 10, MaxHeaderBytes: 4096}})
+	want := map[string]string{"/many": "header fields over the cap of 10 skipped: 31", "/big": http1.WarnHeaderBytesCap}
+	if len(exs) != 4 {
+		t.Fatalf("%d exchanges", len(exs))
+	}
+	for _, ex := range exs {
+		for _, w := range ex.Warnings {
+			if w != want[ex.Path] {
+				t.Errorf("%s: unexpected warning %q", ex.Path, w)
+			}
+		}
+		if w := want[ex.Path]; w != "" && !slices.Contains(ex.Warnings, w) {
+			t.Errorf("%s: %q lacks %q", ex.Path, ex.Warnings, w)
+		}
+		if ex.Status != 200 {
+			t.Errorf("%s: status %d", ex.Path, ex.Status)
+		}
+	}
+	if in.Stats[CounterHeaderFieldsCap] != 1 || in.Stats[CounterHeaderSectionCap] != 1 {
+		t.Fatalf("stats %v", in.Stats)
+	}
 }
