@@ -23,6 +23,11 @@ const (
 	// WarnBufferCapTotalFmt takes the bytes skipped and the cap.
 	WarnBufferCapTotalFmt = "%d bytes skipped at the total reassembly buffer cap of %d bytes (--max-buffered-total)"
 
+	// WarnEarlyPerConnFmt and WarnEarlyTotalFmt take the cap: bytes were
+	// handed over before the other direction's bytes they answer.
+	WarnEarlyPerConnFmt = "bytes handed over before those they answer at the per-connection reassembly buffer cap of %d bytes (--max-buffered-per-conn): pairing may be off"
+	WarnEarlyTotalFmt   = "bytes handed over before those they answer at the total reassembly buffer cap of %d bytes (--max-buffered-total): pairing may be off"
+
 	// WarnResumedEvictedFmt and WarnResumedIdleFmt mark an exchange cut
 	// off at its start on a connection that continues one a limit closed.
 	WarnResumedEvictedFmt = "connection continued after its eviction at the %d-connection cap (--max-connections): start of this exchange cut off"
@@ -59,7 +64,8 @@ func (c *limitCounters) addTo(m map[string]int64) {
 // connection is being evicted or idle-closed (it was still pending), and
 // counts the exchanges the limits cut.
 func (s *connStream) flagLimits(e *storage.Exchange) {
-	if s.info.ClosedBy == tcpasm.NoLimit && s.info.ResumedAfter == tcpasm.NoLimit && !s.capGaps {
+	in := s.info
+	if in.ClosedBy == tcpasm.NoLimit && in.ResumedAfter == tcpasm.NoLimit && !s.capGaps && len(in.EarlyReleases) == 0 {
 		return
 	}
 	outcome := WarnOutcomePartial
@@ -84,7 +90,25 @@ func (s *connStream) flagLimits(e *storage.Exchange) {
 			s.pl.limits.idleClosed++
 		}
 	}
-	if s.capGaps {
+	if len(in.EarlyReleases) > 0 {
+		if e.Proto == storage.ProtoHTTP2 {
+			// Streams pair by id: only the stream whose frames came early.
+			last := e.LastPacket
+			if last < e.FirstPacket {
+				last = s.pl.stats.Packets
+			}
+			for _, h := range in.EarlyReleases {
+				if e.FirstPacket > 0 && h.Packet >= e.FirstPacket && h.Packet <= last {
+					e.AddWarning(earlyWarning(h.By, opt))
+				}
+			}
+		} else {
+			// HTTP/1 pairs responses with requests in order: once a response
+			// came before its request, every later pair may be shifted.
+			e.AddWarning(earlyWarning(in.EarlyReleases[0].By, opt))
+		}
+	}
+	if s.capGaps || len(in.EarlyReleases) > 0 {
 		for _, w := range e.Warnings {
 			if strings.Contains(w, warnBufferCapMarker) {
 				s.pl.limits.bufferCap++
@@ -92,6 +116,13 @@ func (s *connStream) flagLimits(e *storage.Exchange) {
 			}
 		}
 	}
+}
+
+func earlyWarning(by tcpasm.Limit, opt tcpasm.Options) string {
+	if by == tcpasm.LimitBufferTotal {
+		return fmt.Sprintf(WarnEarlyTotalFmt, opt.MaxBufferedTotal)
+	}
+	return fmt.Sprintf(WarnEarlyPerConnFmt, opt.MaxBufferedPerConn)
 }
 
 // cutAtStart reports an exchange the parsers rebuilt without its start: a

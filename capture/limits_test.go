@@ -497,3 +497,49 @@ func TestStreamIdleFlagsThePendingExchange(t *testing.T) {
 		t.Fatalf("counters %v", st.Counters)
 	}
 }
+
+// A response captured before its request waits for it; over the buffer cap
+// it is handed over first, and the exchanges after say pairing may be off.
+func TestBufferCapEarlyReleaseFlagsTheExchange(t *testing.T) {
+	b := newCapBuilder(t)
+	c := b.open(49000)
+	c.request(get("/first"))
+	c.response(ok2)
+	req := get("/late")
+	reqSeq := c.cs
+	c.cs += uint32(len(req)) // the response acknowledges the request...
+	c.response("HTTP/1.1 200 OK\r\nContent-Length: 3000\r\n\r\n" + strings.Repeat("r", 3000))
+	end := c.cs
+	c.cs = reqSeq // ...which the capture recorded after it
+	c.request(req)
+	c.cs = end
+	c.request(get("/next"))
+	c.response(ok2)
+	c.close()
+	opts := Options{}
+	opts.Reassembly.MaxBufferedPerConn = 2048
+	sink, st := readWith(t, b, opts)
+	want := "bytes handed over before those they answer at the per-connection reassembly buffer cap of 2048 bytes (--max-buffered-per-conn): pairing may be off"
+	// The early response comes out as an orphan and shifts the pairs after
+	// it: all of those say so; the exchange before the cap does not.
+	flagged := 0
+	for _, x := range sink.exchanges {
+		if x.Path == "/first" {
+			noLimitWarnings(t, x)
+			continue
+		}
+		if count(x, want) != 1 {
+			t.Errorf("%q status %d not flagged: %q", x.Path, x.Status, x.Warnings)
+		}
+		flagged++
+	}
+	if flagged != 3 || st.Counters[CounterExchangesBufferCap] != 3 {
+		t.Fatalf("%d flagged, counters %v", flagged, st.Counters)
+	}
+	// Without the cap the response waits for its request: one clean pair.
+	sink, _ = readWith(t, b, Options{})
+	m := byPath(t, sink.exchanges)
+	if x := m["/late"]; x == nil || x.Status != 200 || len(x.Warnings) != 0 || len(sink.exchanges) != 3 {
+		t.Fatalf("default: %d exchanges, /late %+v", len(sink.exchanges), x)
+	}
+}

@@ -56,10 +56,21 @@ type Conn struct {
 	// LimitIdle). It is set before the final deliveries and Close, so a
 	// Stream can flag what it emits from then on; NoLimit otherwise.
 	ClosedBy Limit
+	// EarlyReleases lists (up to 64) packets whose bytes a buffer cap made
+	// the assembler hand over before the other direction's bytes they
+	// acknowledge (a response before its request), so consumers can flag
+	// the exchange they fall in.
+	EarlyReleases []LimitHit
 	// ResumedAfter is set on a connection without SYN whose 4-tuple a limit
 	// closed shortly before (LimitConnections or LimitIdle): its first bytes
 	// continue what was cut.
 	ResumedAfter Limit
+}
+
+// LimitHit is a packet a limit affected, and the limit.
+type LimitHit struct {
+	Packet int64
+	By     Limit
 }
 
 // Limit names a resource limit of the assembler that cut a connection short.
@@ -687,6 +698,17 @@ func (a *Assembler) hold(c *conn, h *half, w waitItem) {
 	if h.waitBytes+h.oooBytes > a.opt.MaxBufferedPerConn || a.buffered > a.opt.MaxBufferedTotal {
 		a.c.ForcedByBufferCap++
 		c.info.warn("reassembly buffer limit reached: directions handed over out of order")
+		by := LimitBufferPerConn
+		if h.waitBytes+h.oooBytes <= a.opt.MaxBufferedPerConn {
+			by = LimitBufferTotal
+		}
+		for d := Dir(0); d < 2; d++ {
+			for _, x := range c.half[d].wait {
+				if x.data != nil && len(c.info.EarlyReleases) < maxConflictPackets && a.mustWait(c, d, x.ack, x.ackOK) {
+					c.info.EarlyReleases = append(c.info.EarlyReleases, LimitHit{x.packet, by})
+				}
+			}
+		}
 		a.release(c, true)
 	}
 }

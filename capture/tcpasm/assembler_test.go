@@ -577,3 +577,23 @@ func TestLimitsAreNamedToTheStream(t *testing.T) {
 		}
 	})
 }
+
+// Over the per-connection cap, a response waiting for its request is handed
+// over first, and its packets are listed.
+func TestEarlyReleaseAtTheBufferCapIsRecorded(t *testing.T) {
+	h := newHarness(Options{MaxBufferedPerConn: 30})
+	h.handshake()
+	h.send(srv, cli, sISN+1, cISN+20, 0, "HTTP/1.1 200 OK\r\n")        // packet 4
+	h.send(srv, cli, sISN+18, cISN+20, 0, "Content-Length: 0\r\n\r\n") // packet 5: over 30 bytes held
+	r := h.recs[0]
+	if len(r.events) != 2 || !strings.HasPrefix(r.events[0], "1:") {
+		t.Fatalf("events %v", r.events)
+	}
+	if got := fmt.Sprint(r.conn.EarlyReleases); got != "[{4 3} {5 3}]" {
+		t.Fatalf("early releases %s", got)
+	}
+	h.send(cli, srv, cISN+1, sISN+1, 0, "GET /a HTTP/1.1\r\n\r\n")
+	if len(r.conn.EarlyReleases) != 2 {
+		t.Fatalf("early releases %v", r.conn.EarlyReleases)
+	}
+}
