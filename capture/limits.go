@@ -73,22 +73,29 @@ func (s *connStream) flagLimits(e *storage.Exchange) {
 		outcome = WarnOutcomeLost
 	}
 	opt := s.pl.asm.Options()
-	switch s.info.ClosedBy {
+	evicted, idle := false, false
+	switch in.ClosedBy {
 	case tcpasm.LimitConnections:
 		e.AddWarning(fmt.Sprintf(WarnEvictedFmt, opt.MaxConnections, outcome))
-		s.pl.limits.evicted++
+		evicted = true
 	case tcpasm.LimitIdle:
 		e.AddWarning(fmt.Sprintf(WarnIdleClosedFmt, opt.IdleTimeout, outcome))
-		s.pl.limits.idleClosed++
+		idle = true
 	}
-	if by := s.info.ResumedAfter; by != tcpasm.NoLimit && cutAtStart(e) {
+	if by := in.ResumedAfter; by != tcpasm.NoLimit && cutAtStart(e) {
 		if by == tcpasm.LimitConnections {
 			e.AddWarning(fmt.Sprintf(WarnResumedEvictedFmt, opt.MaxConnections))
-			s.pl.limits.evicted++
+			evicted = true
 		} else {
 			e.AddWarning(fmt.Sprintf(WarnResumedIdleFmt, opt.IdleTimeout))
-			s.pl.limits.idleClosed++
+			idle = true
 		}
+	}
+	if evicted {
+		s.pl.limits.evicted++
+	}
+	if idle {
+		s.pl.limits.idleClosed++
 	}
 	if len(in.EarlyReleases) > 0 {
 		if e.Proto == storage.ProtoHTTP2 {
