@@ -103,7 +103,7 @@ type half struct {
 	// is when that gap was declared.
 	cause, causeNext string
 	causeAt          time.Time
-	lastCause        string // cause of the latest gap ("" for a capture loss)
+	lastCause        string // cause of the latest gap, if it may have taken a message start
 }
 
 // feed runs b (starting at position at) through the state machine.
@@ -860,7 +860,7 @@ func (h *half) endMessage(warn string) {
 // gap handles lost bytes before the next feed; cause, when set, says why
 // they were skipped and goes on every message the gap cuts.
 func (h *half) gap(lost int, cause string, t time.Time) {
-	h.lastCause = cause
+	h.lastCause = ""
 	if h.st == stDone || h.st == stSkipHead && h.afterSkip == stDone {
 		h.st = stDone
 		return
@@ -877,7 +877,7 @@ func (h *half) gap(lost int, cause string, t time.Time) {
 		// Unless the gap falls inside a body of known length, it may have
 		// taken the start of the next message (or all of it).
 		if !((h.st == stBody || h.st == stChunkData) && lost >= 0 && int64(lost) <= h.remain) {
-			h.causeNext, h.causeAt = cause, t
+			h.causeNext, h.causeAt, h.lastCause = cause, t, cause
 		}
 	}
 	h.noteGap()

@@ -86,6 +86,18 @@ func TestLimitGapFlagsTheExchangesItCuts(t *testing.T) {
 			t.Fatalf("%d exchanges: %q / %q", len(out), out[0].Warnings, out[len(out)-1].Warnings)
 		}
 	})
+	t.Run("a hole inside a body explains no later orphan", func(t *testing.T) {
+		c := newConn(Options{})
+		c.client("POST /b HTTP/1.1\r\nHost: h\r\nContent-Length: 10\r\n\r\n01")
+		c.skip(ClientToServer, "2345")
+		c.client("6789")
+		c.server(resp)
+		c.server(resp) // answers nothing the capture holds
+		out := c.close()
+		if len(out) != 2 || caused(out[0].Warnings) != 1 || caused(out[1].Warnings) != 0 || out[1].Method != "" {
+			t.Fatalf("%d exchanges: %q / %q", len(out), out[0].Warnings, out[len(out)-1].Warnings)
+		}
+	})
 	t.Run("plain gaps carry no cause", func(t *testing.T) {
 		c := newConn(Options{})
 		c.client("GET /b HTTP/1.1\r\nHost: h\r\n\r\n")
