@@ -207,12 +207,16 @@ func (r *Redactor) pairValue(part string, n *int) string {
 	if eq < 0 {
 		return part
 	}
+	// Only SP and HTAB surround a cookie value (RFC 6265): Unicode spaces
+	// and stray bytes are part of it, and cutting inside a multi-byte
+	// sequence would leave half of it outside the hash.
 	val := part[eq+1:]
-	trimmed := strings.TrimSpace(val)
+	trimmed := strings.TrimLeft(val, " \t")
+	lead := val[:len(val)-len(trimmed)]
+	trimmed = strings.TrimRight(trimmed, " \t")
 	if trimmed == "" {
 		return part
 	}
-	lead := val[:strings.Index(val, trimmed)]
 	tail := val[len(lead)+len(trimmed):]
 	return part[:eq+1] + lead + r.replace(trimmed, n) + tail
 }

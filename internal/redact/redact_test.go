@@ -160,3 +160,24 @@ func TestPathParametersAndWarnings(t *testing.T) {
 		t.Errorf("second pass replaced %d", again)
 	}
 }
+
+// Found by FuzzExchange: a value starting with a Unicode space followed by
+// a stray byte was cut inside the space's UTF-8 sequence, leaving half of
+// it outside the hash and a second pass hashing again.
+func TestCookieValueTrimsOnlySPAndHTAB(t *testing.T) {
+	r := testRedactor(t)
+	for in, want := range map[string]string{
+		"a=\u2000\x80":  "a=" + r.Hash("\u2000\x80"),
+		"a= v \t; b=w": "a= " + r.Hash("v") + " \t; b=" + r.Hash("w"),
+		"a= \t":         "a= \t",
+	} {
+		n := 0
+		if got := r.cookiePairs(in, &n); got != want {
+			t.Errorf("%q → %q, want %q", in, got, want)
+		}
+		again := 0
+		if got := r.cookiePairs(want, &again); got != want || again != 0 {
+			t.Errorf("%q redacted again: %q (%d)", want, got, again)
+		}
+	}
+}
