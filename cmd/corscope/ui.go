@@ -1,15 +1,14 @@
 package main
 
 import (
-	"time"
-
 	"context"
 	"fmt"
-	"github.com/corscope/corscope/capture/live"
+	"math"
 	"path/filepath"
 
 	"github.com/spf13/cobra"
 
+	"github.com/corscope/corscope/capture/live"
 	"github.com/corscope/corscope/internal/ingest"
 	"github.com/corscope/corscope/storage"
 	"github.com/corscope/corscope/tui"
@@ -64,31 +63,40 @@ func newUICmd(g *globalFlags) *cobra.Command {
 	return cmd
 }
 
-// followCapture runs a live capture for the UI's life, reporting the
-// store's counts every half second (the capture analyzes as it goes).
+// followCapture runs a live capture for the UI's life. The capture's
+// progress (about every half second) gives the packet rate and kernel
+// drops; the counts come from the store, so a row counted is a row the
+// views can load.
 func followCapture(ctx context.Context, st *storage.Store, lc live.Config, iface string, report func(tui.Status)) error {
-	done := make(chan struct{})
-	defer close(done)
-	go func() {
-		tick := time.NewTicker(500 * time.Millisecond)
-		defer tick.Stop()
-		for {
-			select {
-			case <-done:
-				return
-			case <-tick.C:
-				in, _ := st.Count(ctx, "inputs")
-				n, _ := st.Count(ctx, "exchanges")
-				f, _ := st.Count(ctx, "findings")
-				report(tui.Status{Inputs: in, Exchanges: n, Findings: f, Message: "capturing on " + iface})
-			}
-		}
-	}()
+	var prev live.Progress
+	lc.Progress = func(p live.Progress) {
+		in, _ := st.Count(ctx, "inputs")
+		n, _ := st.Count(ctx, "exchanges")
+		f, _ := st.Count(ctx, "findings")
+		pps, msg := captureStatus(iface, prev, p)
+		prev = p
+		report(tui.Status{Inputs: in, Exchanges: n, Findings: f, PacketsPerSec: pps, Drops: int64(min(p.KernelDrops, math.MaxInt64)), Message: msg})
+	}
 	_, err := live.Run(ctx, lc)
 	if err != nil && ctx.Err() == nil {
 		report(tui.Status{Message: "capture stopped: " + err.Error()})
 	}
 	return err
+}
+
+// captureStatus says how a live capture is doing, from its progress p and
+// the snapshot before it (zero at the first): "capturing on lo: 1234
+// pkt/s, 0 dropped". The rate is 0 once the capture has ended.
+func captureStatus(iface string, prev, p live.Progress) (pps float64, msg string) {
+	if p.Final {
+		return 0, fmt.Sprintf("capture on %s ended: %d packets, %d dropped", iface, p.Packets, p.KernelDrops)
+	}
+	pps = p.PacketsPerSecond(prev)
+	msg = fmt.Sprintf("capturing on %s: %.0f pkt/s, %d dropped", iface, pps, p.KernelDrops)
+	if p.AnalysisPaused {
+		msg += " (periodic analysis paused: findings update at the end)"
+	}
+	return pps, msg
 }
 
 // ingestInBackground ingests each input with progress in the UI's status
