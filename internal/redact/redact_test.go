@@ -167,9 +167,9 @@ func TestPathParametersAndWarnings(t *testing.T) {
 func TestCookieValueTrimsOnlySPAndHTAB(t *testing.T) {
 	r := testRedactor(t)
 	for in, want := range map[string]string{
-		"a=\u2000\x80":  "a=" + r.Hash("\u2000\x80"),
+		"a=\u2000\x80": "a=" + r.Hash("\u2000\x80"),
 		"a= v \t; b=w": "a= " + r.Hash("v") + " \t; b=" + r.Hash("w"),
-		"a= \t":         "a= \t",
+		"a= \t":        "a= \t",
 	} {
 		n := 0
 		if got := r.cookiePairs(in, &n); got != want {
