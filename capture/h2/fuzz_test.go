@@ -54,8 +54,11 @@ func FuzzParser(f *testing.F) {
 		g := min(int(gapAt), len(server))
 		at.Data = server[:g]
 		p.Feed(s2c, at)
-		if gapAt&1 == 1 {
+		switch gapAt & 3 {
+		case 1:
 			p.Gap(s2c, int(gapAt%300)-1, t0)
+		case 3:
+			p.LimitGap(s2c, int(gapAt%300)-1, t0, "fuzz cap")
 		}
 		at.Data = server[g:]
 		p.Feed(s2c, at)
@@ -66,6 +69,13 @@ func FuzzParser(f *testing.F) {
 			if x.Proto != storage.ProtoHTTP2 || len(x.RequestBody) > 512 || len(x.ResponseBody) > 512 ||
 				len(x.RequestHeaders) > 16 || len(x.ResponseHeaders) > 16 {
 				t.Fatalf("caps broken: %+v", x)
+			}
+			seen := map[string]bool{}
+			for _, w := range x.Warnings {
+				if seen[w] || w == "" {
+					t.Fatalf("warning %q twice or empty: %q", w, x.Warnings)
+				}
+				seen[w] = true
 			}
 		}
 		if len(p.Warnings()) > maxConnWarnings || len(p.streams) != 0 {

@@ -42,7 +42,11 @@ func FuzzParser(f *testing.F) {
 				if rng.IntN(4) == 0 {
 					lost = -1
 				}
-				p.Gap(d, lost, now)
+				if rng.IntN(2) == 0 {
+					p.LimitGap(d, lost, now, "fuzz cap")
+				} else {
+					p.Gap(d, lost, now)
+				}
 			} else {
 				p.Feed(d, Segment{Data: chunk, Time: now, Seq: seq[d], Ack: seq[1-d]})
 			}
@@ -60,6 +64,13 @@ func FuzzParser(f *testing.F) {
 			}
 			if len(x.RequestHeaders) > fuzzOpts.MaxHeaders || len(x.ResponseHeaders) > fuzzOpts.MaxHeaders {
 				t.Fatalf("headers over cap")
+			}
+			seen := map[string]bool{}
+			for _, w := range x.Warnings {
+				if seen[w] || w == "" {
+					t.Fatalf("warning %q twice or empty: %q", w, x.Warnings)
+				}
+				seen[w] = true
 			}
 		}
 	})
