@@ -13,10 +13,12 @@ import (
 	"os/signal"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
 	"github.com/spf13/cobra"
+	"golang.org/x/term"
 
 	"github.com/corscope/corscope/capture/keylog"
 	"github.com/corscope/corscope/capture/live"
@@ -86,6 +88,11 @@ func runCapture(ctx context.Context, g *globalFlags, f *captureFlags, log io.Wri
 	lc, err := captureConfig(g, f, st, cfg, status)
 	if err != nil {
 		return err
+	}
+	if status != nil && !g.noProgress {
+		if ls := newLiveStatus(log, f.iface); ls != nil {
+			lc.Log, lc.Progress = ls, ls.progress
+		}
 	}
 	// A second Ctrl-C while the final analysis runs skips it.
 	finalCtx, skipFinal := context.WithCancel(context.Background())
@@ -229,6 +236,63 @@ func parseSize(s string) (int64, error) {
 		return 0, fmt.Errorf("%q is below the 1 MiB minimum", s)
 	}
 	return n * mult, nil
+}
+
+// liveStatus keeps one status line at the bottom of a terminal while a
+// capture runs ("capturing on lo: 1234 pkt/s, 0 dropped; ..."); the
+// capture's messages written through it appear above the line.
+type liveStatus struct {
+	mu    sync.Mutex
+	w     io.Writer
+	width int // columns: a line that wrapped could not be redrawn with \r
+	iface string
+	line  string // shown now
+	prev  live.Progress
+}
+
+// newLiveStatus returns a status line on w, or nil when w is no terminal.
+func newLiveStatus(w io.Writer, iface string) *liveStatus {
+	f, ok := w.(*os.File)
+	if !ok || !term.IsTerminal(int(f.Fd())) || os.Getenv("TERM") == "dumb" {
+		return nil
+	}
+	width, _, err := term.GetSize(int(f.Fd()))
+	if err != nil || width <= 0 {
+		width = 80
+	}
+	return &liveStatus{w: w, width: width, iface: iface}
+}
+
+const clearLine = "\r\x1b[K"
+
+// Write puts a message (whole lines) above the status line.
+func (s *liveStatus) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.line == "" {
+		return s.w.Write(p)
+	}
+	io.WriteString(s.w, clearLine)
+	n, err := s.w.Write(p)
+	io.WriteString(s.w, s.line)
+	return n, err
+}
+
+// progress redraws the line; the final call clears it for the summary.
+func (s *liveStatus) progress(p live.Progress) {
+	line := ""
+	if !p.Final {
+		_, msg := captureStatus(s.iface, s.prev, p)
+		line = fmt.Sprintf("%s; %d exchanges, %d findings", msg, p.Exchanges, p.Findings)
+		if r := []rune(line); len(r) >= s.width {
+			line = string(r[:max(s.width-2, 0)]) + "…"
+		}
+	}
+	s.prev = p
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	io.WriteString(s.w, clearLine+line)
+	s.line = line
 }
 
 func printCaptureSummary(w io.Writer, s *live.Summary) {

@@ -3,8 +3,12 @@ package main
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/corscope/corscope/capture/live"
 )
 
 func TestParseSize(t *testing.T) {
@@ -55,5 +59,41 @@ func TestCaptureUsageErrors(t *testing.T) {
 		if code != exitUsage || !strings.Contains(errb.String(), tc.want) || strings.Count(errb.String(), "\n") != 1 {
 			t.Errorf("%v: exit %d, stderr %q; want exit 2 and one line with %q", tc.args, code, errb.String(), tc.want)
 		}
+	}
+}
+
+// TestLiveStatusLineKeepsMessagesAbove: the capture's status line is
+// redrawn in place, messages go above it, and the final progress clears
+// it so the summary starts on a clean line.
+func TestLiveStatusLineKeepsMessagesAbove(t *testing.T) {
+	var b bytes.Buffer
+	ls := &liveStatus{w: &b, width: 200, iface: "lo"}
+	ls.progress(live.Progress{Elapsed: time.Second, Packets: 1234, Exchanges: 5, Findings: 2})
+	const line = "capturing on lo: 1234 pkt/s, 0 dropped; 5 exchanges, 2 findings"
+	if b.String() != clearLine+line {
+		t.Fatalf("first draw %q", b.String())
+	}
+	b.Reset()
+	fmt.Fprintf(ls, "new finding: high x\n")
+	if b.String() != clearLine+"new finding: high x\n"+line {
+		t.Fatalf("message with the line shown: %q", b.String())
+	}
+	b.Reset()
+	ls.progress(live.Progress{Elapsed: 2 * time.Second, Packets: 1234, Final: true})
+	fmt.Fprintf(ls, "summary\n")
+	if b.String() != clearLine+"summary\n" {
+		t.Fatalf("after the final progress: %q", b.String())
+	}
+
+	// A narrow terminal gets the line cut short of its width: a wrapped
+	// line could not be redrawn in place.
+	b.Reset()
+	ls = &liveStatus{w: &b, width: 30, iface: "lo"}
+	ls.progress(live.Progress{Elapsed: time.Second, Packets: 99})
+	if got := strings.TrimPrefix(b.String(), clearLine); len([]rune(got)) != 29 || !strings.HasSuffix(got, "…") {
+		t.Fatalf("narrow line %q (%d runes), want 29 ending in …", got, len([]rune(got)))
+	}
+	if newLiveStatus(&b, "lo") != nil {
+		t.Fatal("status line on a non-terminal")
 	}
 }
