@@ -78,6 +78,10 @@ func TestLimitGapFlagsTheStreamsItDamages(t *testing.T) {
 		if countWarning(m[3], capCause) != 1 || !hasWarning(m[3], WarnFramesLost) {
 			t.Errorf("stream 3: %q", m[3].Warnings)
 		}
+		// Stream 5's request went with the gap: its answer still comes out.
+		if x := m[5]; x == nil || x.Status != 202 || !hasWarning(x, http1.WarnRequestMissing) || countWarning(x, capCause) != 1 {
+			t.Errorf("stream 5: %+v", x)
+		}
 		// Stream 7's block refers to the x-new entry the gap took.
 		if x := m[7]; x == nil || countWarning(x, capCause) != 1 || !hasWarning(x, WarnHPACKUnknownGap) {
 			t.Errorf("stream 7: %+v", x)
@@ -153,5 +157,27 @@ func TestHeaderCountCapSaysHowManyWereSkipped(t *testing.T) {
 	m := byStream(got)
 	if countWarning(m[1], "header fields over the cap of 10 skipped: 44") != 1 || len(m[3].Warnings) != 0 {
 		t.Fatalf("stream 1 %q, stream 3 %q", m[1].Warnings, m[3].Warnings)
+	}
+}
+
+func TestSeenWindowTellsLostRequestsFromFinishedStreams(t *testing.T) {
+	p := NewParser(Options{}, testMeta, func(*storage.Exchange) {})
+	p.advanceClient(1)
+	p.markSeen(1)
+	p.advanceClient(3)
+	p.markSeen(3)
+	if !p.seenOrForgotten(1) || !p.seenOrForgotten(3) {
+		t.Fatal("seen streams forgotten")
+	}
+	p.advanceClient(5001) // 5..4999 skipped: unseen as far as remembered
+	p.markSeen(5001)
+	for id, want := range map[uint32]bool{1: true, 3: true, 2951: true, 2955: false, 4999: false, 5001: true} {
+		if got := p.seenOrForgotten(id); got != want {
+			t.Errorf("stream %d: seen or forgotten %v, want %v", id, got, want)
+		}
+	}
+	p.markSeen(4999)
+	if !p.seenOrForgotten(4999) || p.seenOrForgotten(4997) {
+		t.Error("marking one id touched another")
 	}
 }

@@ -70,8 +70,9 @@ type Parser struct {
 	seq     int64 // creation order of streams
 
 	maxClientID   uint32
-	firstClientID uint32 // first client stream seen; earlier ones predate a mid-connection capture
-	bodyBytes     int64  // body bytes stored by open streams
+	seen          [seenWindow / 64]uint64 // client stream ids seen, below maxClientID
+	firstClientID uint32                  // first client stream seen; earlier ones predate a mid-connection capture
+	bodyBytes     int64                   // body bytes stored by open streams
 	midConn       bool
 	closed        bool
 
@@ -135,8 +136,9 @@ func (p *Parser) Upgrade(req *storage.Exchange) {
 	st.ex.AddWarning(WarnUpgradedH2C)
 	st.reqHead, st.reqEnd = true, true
 	if p.maxClientID < 1 {
-		p.maxClientID = 1
+		p.advanceClient(1)
 	}
+	p.markSeen(1)
 	// HTTP2-Settings carries the client's SETTINGS payload (base64url).
 	if v, ok := req.RequestHeaders.Get("HTTP2-Settings"); ok {
 		if b, err := decodeBase64URL(v); err == nil && len(b)%6 == 0 {
@@ -249,6 +251,9 @@ type half struct {
 	// cause explains the gap being handled (LimitGap); unknownCause the
 	// gap that made the HPACK context unknown.
 	cause, unknownCause string
+	// lostCause is the cause of the latest gap that lost framing (header
+	// blocks may have gone with it); "" for a capture loss.
+	lostCause string
 
 	rd bytes.Reader
 	fr *http2.Framer
@@ -532,6 +537,7 @@ func (h *half) gap(lost int, t time.Time) {
 		}
 	}
 	// Framing lost: whatever was lost may have carried header blocks.
+	h.lostCause = h.cause
 	if h.skip > 0 {
 		h.skippedFrame(h.skipHdr, h.skipAt, at, true)
 		h.skip = 0

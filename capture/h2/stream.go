@@ -65,6 +65,37 @@ func (p *Parser) newStream(id uint32, t time.Time, packet int64) *stream {
 	return st
 }
 
+// seenWindow is how many client stream ids below the highest one seen are
+// remembered, so an answer to a stream whose request was lost (a gap took
+// its HEADERS) is told from one to a stream already finished.
+const seenWindow = 1024
+
+// advanceClient makes id the highest client stream id seen; the ids it
+// skips are marked unseen.
+func (p *Parser) advanceClient(id uint32) {
+	from := p.maxClientID + 1
+	if id-p.maxClientID > 2*seenWindow {
+		from = id - 2*seenWindow
+	}
+	for x := from | 1; x < id; x += 2 {
+		p.seen[(x>>1)%seenWindow/64] &^= 1 << ((x >> 1) % 64)
+	}
+	p.maxClientID = id
+}
+
+func (p *Parser) markSeen(id uint32) {
+	p.seen[(id>>1)%seenWindow/64] |= 1 << ((id >> 1) % 64)
+}
+
+// seenOrForgotten reports whether client stream id (at most maxClientID)
+// had its request seen, or is too old to know.
+func (p *Parser) seenOrForgotten(id uint32) bool {
+	if p.maxClientID-id >= 2*seenWindow {
+		return true
+	}
+	return p.seen[(id>>1)%seenWindow/64]&(1<<((id>>1)%64)) != 0
+}
+
 // untracked emits a stream over MaxStreams with what its first header block
 // said; its later frames are ignored.
 func (p *Parser) untracked(st *stream) {
@@ -87,7 +118,8 @@ func (p *Parser) requestBlock(h *half, b *block, warn string) {
 		if b.streamID <= p.maxClientID {
 			return // a stream already finished, or not tracked
 		}
-		p.maxClientID = b.streamID
+		p.advanceClient(b.streamID)
+		p.markSeen(b.streamID)
 		if p.firstClientID == 0 {
 			p.firstClientID = b.streamID
 		}
@@ -172,15 +204,28 @@ func (p *Parser) responseBlock(h *half, b *block, warn string) {
 	st := p.streams[b.streamID]
 	if st == nil {
 		preCapture := p.midConn && b.streamID < p.firstClientID
-		if b.streamID&1 == 1 && b.streamID <= p.maxClientID && !preCapture || b.streamID == 0 {
-			return // answer to a finished or untracked stream
+		lostBelow := false // a stream under the highest one seen whose request was lost
+		if b.streamID&1 == 1 && b.streamID <= p.maxClientID && !preCapture {
+			if p.seenOrForgotten(b.streamID) {
+				return // answer to a finished or untracked stream
+			}
+			lostBelow = true
+		}
+		if b.streamID == 0 {
+			return
 		}
 		// The request is not in the capture (started or lost before it).
 		st = p.newStream(b.streamID, b.start.time, b.start.packet)
 		st.ex.AddWarning(http1.WarnRequestMissing)
+		if c := p.half[http1.ClientToServer].lostCause; lostBelow && c != "" {
+			st.ex.AddWarning(c)
+		}
 		st.reqHead, st.reqEnd = true, true
 		if b.streamID&1 == 1 && !preCapture {
-			p.maxClientID = b.streamID
+			if b.streamID > p.maxClientID {
+				p.advanceClient(b.streamID)
+			}
+			p.markSeen(b.streamID)
 		}
 	}
 	flagBlock(st, b, warn)
