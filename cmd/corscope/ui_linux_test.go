@@ -23,11 +23,34 @@ import (
 	"github.com/corscope/corscope/tui"
 )
 
-// screenText returns a simulation screen's cells as lines, copied under
-// its lock (Show keeps writing them).
-func screenText(sc tcell.SimulationScreen) string {
-	cells, w, h := sc.GetContents() // takes the lock itself, returns the live cells
-	l := sc.(sync.Locker)
+// simScreen is a simulation screen of a set size that says when the UI
+// has initialised it (tview's SetScreen does, resizing it to 80x25).
+type simScreen struct {
+	tcell.SimulationScreen
+	w, h  int
+	ready chan struct{}
+	once  sync.Once
+}
+
+func (s *simScreen) Init() error {
+	if err := s.SimulationScreen.Init(); err != nil {
+		return err
+	}
+	s.SetSize(s.w, s.h)
+	s.once.Do(func() { close(s.ready) })
+	return nil
+}
+
+// text returns the screen's cells as lines, copied under its lock (Show
+// keeps writing them).
+func (s *simScreen) text() string {
+	select {
+	case <-s.ready:
+	case <-time.After(100 * time.Millisecond):
+		return "" // not initialised yet
+	}
+	cells, w, h := s.GetContents() // takes the lock itself, returns the live cells
+	l := s.SimulationScreen.(sync.Locker)
 	l.Lock()
 	defer l.Unlock()
 	var b strings.Builder
@@ -70,11 +93,7 @@ func TestUIFollowCaptureShowsPacketRate(t *testing.T) {
 	}
 	defer st.Close()
 
-	sc := tcell.NewSimulationScreen("UTF-8")
-	if err := sc.Init(); err != nil {
-		t.Fatal(err)
-	}
-	sc.SetSize(200, 30) // Run keeps the size a screen already has
+	sc := &simScreen{SimulationScreen: tcell.NewSimulationScreen("UTF-8"), w: 200, h: 30, ready: make(chan struct{})}
 	lc := live.Config{
 		Source: live.SourceConfig{Interface: "lo", Filter: live.Filter{Ports: []uint16{uint16(port)}}},
 		Store:  st,
@@ -114,7 +133,7 @@ func TestUIFollowCaptureShowsPacketRate(t *testing.T) {
 	var scr string
 	deadline := time.Now().Add(15 * time.Second)
 	for {
-		scr = screenText(sc)
+		scr = sc.text()
 		if m := rate.FindStringSubmatch(scr); m != nil && m[1] == m[2] && counted.MatchString(scr) {
 			break
 		}
