@@ -48,6 +48,14 @@ func Visible(s string, max int) string {
 	width, fit := 0, 0
 	for i := 0; i < len(s); {
 		piece, n, w := next(s[i:])
+		if i > 0 && s[i-1] == '[' && n > 1 {
+			// A mark right after '[' would join it across Line's tag break,
+			// and tview then draws the mark twice: show it by name.
+			if r, size := utf8.DecodeRuneInString(s[i:]); unicode.In(r, unicode.M) {
+				piece, n = runeName(r), size
+				w = len(piece)
+			}
+		}
 		if width+w > max {
 			return b.String()[:fit] + Ellipsis
 		}
@@ -97,20 +105,22 @@ func next(s string) (string, int, int) {
 		return `\x` + string(hexDigits[c>>4]) + string(hexDigits[c&0xf]), 1, 4
 	}
 	if hidden(r) {
-		name := "<U+" + strings.ToUpper(strconv.FormatInt(int64(r), 16)) + ">"
-		if r < 0x1000 {
-			name = "<U+" + strings.ToUpper(leftPad(strconv.FormatInt(int64(r), 16), 4)) + ">"
-		}
+		name := runeName(r)
 		return name, n, len(name)
 	}
 	w := uniseg.StringWidth(s[:n])
 	if w == 0 {
 		// A zero-width rune (combining mark) on its own: name it, so it can
 		// neither hide nor merge with the next cell.
-		name := "<U+" + strings.ToUpper(leftPad(strconv.FormatInt(int64(r), 16), 4)) + ">"
+		name := runeName(r)
 		return name, n, len(name)
 	}
 	return s[:n], n, w
+}
+
+// runeName is how a rune that must not be drawn as such is shown: <U+XXXX>.
+func runeName(r rune) string {
+	return "<U+" + strings.ToUpper(leftPad(strconv.FormatInt(int64(r), 16), 4)) + ">"
 }
 
 func leftPad(s string, n int) string {

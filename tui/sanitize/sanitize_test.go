@@ -107,6 +107,7 @@ func TestRenderedLineEqualsVisibleText(t *testing.T) {
 		"[red]INJECTED[-] \x1b[2J [:::https://evil.example/]click",
 		"[a[]", "[:::a[b]", "[[red]]", `["r"]x[""]`, "[::b]bold[::-]", "[#ff0000]x", "[-:-:-]", "]]][[[",
 		"[ foo[]", "[red[[]", "x[:]y", "[[:]", "a [::u] b",
+		"[\u0940", "[[\u0940\u0940", "x\u0940[\u0301",
 	} {
 		vis := Visible(in, 0)
 		table, text, plainStyle := render(t, Line(in, 0), 120)
