@@ -9,6 +9,7 @@ import (
 
 	"github.com/spf13/pflag"
 
+	"github.com/corscope/corscope/capture/h2"
 	"github.com/corscope/corscope/capture/http1"
 	"github.com/corscope/corscope/har"
 	"github.com/corscope/corscope/internal/ingest"
@@ -27,6 +28,8 @@ type limitFlags struct {
 	maxBufferedPerConn byteSize
 	maxBufferedTotal   byteSize
 	idleTimeout        time.Duration
+	maxH2Streams       int
+	maxHPACKTable      byteSize
 	maxHAREntry        byteSize
 	redact             bool
 }
@@ -45,6 +48,7 @@ func (l *limitFlags) add(fs *pflag.FlagSet) {
 	l.maxBufferedPerConn = defaultMaxBufferedPerConn
 	l.maxBufferedTotal = defaultMaxBufferedTotal
 	l.maxHAREntry = har.DefaultMaxEntryBytes
+	l.maxHPACKTable = h2.DefaultMaxTableSize
 	fs.Var(&l.maxDecoded, "max-decoded", "stop decompressing a body at this size (gzip/deflate/br/zstd bombs); e.g. 16MiB")
 	fs.Var(&l.maxHeaderBytes, "max-header-bytes", "largest HTTP/1 start line plus header section kept")
 	fs.IntVar(&l.maxHeaders, "max-headers", http1.DefaultMaxHeaders, "header fields kept per HTTP/1 message")
@@ -52,6 +56,8 @@ func (l *limitFlags) add(fs *pflag.FlagSet) {
 	fs.Var(&l.maxBufferedPerConn, "max-buffered-per-conn", "out-of-order TCP bytes held per connection")
 	fs.Var(&l.maxBufferedTotal, "max-buffered-total", "out-of-order TCP bytes held in all")
 	fs.DurationVar(&l.idleTimeout, "idle-timeout", defaultIdleTimeout, "capture time without packets before a connection is closed")
+	fs.IntVar(&l.maxH2Streams, "max-h2-streams", h2.DefaultMaxStreams, "HTTP/2 streams tracked at once per connection (streams beyond come out with status 0, flagged)")
+	fs.Var(&l.maxHPACKTable, "max-hpack-table", "largest HPACK dynamic table a peer may set up (header blocks beyond are not decoded, flagged)")
 	fs.Var(&l.maxHAREntry, "max-har-entry", "largest HAR entry read (JSON bytes); larger entries are skipped and counted")
 	fs.BoolVar(&l.redact, "redact", false, "replace cookie values, credentials and token-like query parameters with keyed hashes before storing")
 }
@@ -61,7 +67,8 @@ func (l *limitFlags) check(maxBody int64) error {
 		return withCode(exitUsage, fmt.Errorf("--max-body must not be negative (use --no-bodies to store none)"))
 	}
 	for name, v := range map[string]int64{"--max-headers": int64(l.maxHeaders), "--max-connections": int64(l.maxConnections),
-		"--idle-timeout": int64(l.idleTimeout)} {
+		"--idle-timeout": int64(l.idleTimeout), "--max-h2-streams": int64(l.maxH2Streams),
+		"--max-hpack-table": int64(l.maxHPACKTable)} {
 		if v <= 0 {
 			return withCode(exitUsage, fmt.Errorf("%s must be positive", name))
 		}
@@ -85,6 +92,8 @@ func (g *globalFlags) ingestOptions() (ingest.Options, error) {
 			MaxBufferedPerConn: int(l.maxBufferedPerConn),
 			MaxBufferedTotal:   int(l.maxBufferedTotal),
 			IdleTimeout:        l.idleTimeout,
+			MaxH2Streams:       l.maxH2Streams,
+			MaxHPACKTable:      int(l.maxHPACKTable),
 			MaxHAREntry:        int64(l.maxHAREntry),
 		}}
 	if l.redact {
