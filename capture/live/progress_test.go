@@ -185,3 +185,15 @@ func TestLiveProgressWhileRunningAddsUpToTheSummary(t *testing.T) {
 		t.Errorf("summary: kernel received %d < %d packets captured: periodic reads lost counts", sum.KernelReceived, sum.Packets)
 	}
 }
+
+// BenchmarkProgressSend: what the capture goroutine pays per snapshot
+// handed to a callback that keeps up.
+func BenchmarkProgressSend(b *testing.B) {
+	p := startProgress(func(Progress) {})
+	b.ReportAllocs()
+	for i := 0; b.Loop(); i++ {
+		p.send(Progress{Packets: int64(i)})
+	}
+	b.StopTimer()
+	p.finish(Progress{Final: true})
+}
