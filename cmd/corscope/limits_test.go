@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/corscope/corscope/capture/h2"
 	"github.com/corscope/corscope/capture/http1"
 	"github.com/corscope/corscope/har"
 	"github.com/corscope/corscope/internal/ingest"
@@ -24,13 +25,15 @@ func parseGlobal(t *testing.T, args ...string) *globalFlags {
 func TestLimitFlagsReachTheIngestOptions(t *testing.T) {
 	g := parseGlobal(t, "--db", ":memory:", "--max-body", "2048", "--max-decoded", "3MiB", "--max-header-bytes", "8KiB",
 		"--max-headers", "12", "--max-connections", "77", "--max-buffered-per-conn", "100KB",
-		"--max-buffered-total", "1M", "--idle-timeout", "42s", "--max-har-entry", "5MiB", "--redact")
+		"--max-buffered-total", "1M", "--idle-timeout", "42s", "--max-har-entry", "5MiB", "--max-h2-streams", "9",
+		"--max-hpack-table", "8KiB", "--redact")
 	opts, err := g.ingestOptions()
 	if err != nil {
 		t.Fatal(err)
 	}
 	want := ingest.Limits{MaxDecoded: 3 << 20, MaxHeaderBytes: 8 << 10, MaxHeaders: 12, MaxConnections: 77,
-		MaxBufferedPerConn: 100000, MaxBufferedTotal: 1 << 20, IdleTimeout: 42 * time.Second, MaxHAREntry: 5 << 20}
+		MaxBufferedPerConn: 100000, MaxBufferedTotal: 1 << 20, IdleTimeout: 42 * time.Second, MaxH2Streams: 9,
+		MaxHPACKTable: 8 << 10, MaxHAREntry: 5 << 20}
 	if opts.Limits != want || opts.MaxBody != 2048 || opts.Redactor == nil {
 		t.Fatalf("options %+v\nwant limits %+v", opts, want)
 	}
@@ -41,7 +44,8 @@ func TestLimitFlagsReachTheIngestOptions(t *testing.T) {
 	}
 	wantDef := ingest.Limits{MaxDecoded: http1.DefaultMaxDecoded, MaxHeaderBytes: http1.DefaultMaxHeaderBytes,
 		MaxHeaders: http1.DefaultMaxHeaders, MaxConnections: defaultMaxConnections, MaxBufferedPerConn: defaultMaxBufferedPerConn,
-		MaxBufferedTotal: defaultMaxBufferedTotal, IdleTimeout: defaultIdleTimeout, MaxHAREntry: har.DefaultMaxEntryBytes}
+		MaxBufferedTotal: defaultMaxBufferedTotal, IdleTimeout: defaultIdleTimeout, MaxH2Streams: h2.DefaultMaxStreams,
+		MaxHPACKTable: h2.DefaultMaxTableSize, MaxHAREntry: har.DefaultMaxEntryBytes}
 	if !reflect.DeepEqual(def.Limits, wantDef) || def.Redactor != nil {
 		t.Fatalf("defaults %+v, want %+v", def.Limits, wantDef)
 	}
