@@ -20,6 +20,7 @@ import (
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
 
+	"github.com/corscope/corscope/analyze/report"
 	"github.com/corscope/corscope/capture/keylog"
 	"github.com/corscope/corscope/capture/live"
 	"github.com/corscope/corscope/internal/analysisrun"
@@ -260,7 +261,9 @@ func newLiveStatus(w io.Writer, iface string) *liveStatus {
 	if err != nil || width <= 0 {
 		width = 80
 	}
-	return &liveStatus{w: w, width: width, iface: iface}
+	// The name was typed and names a real interface, but Linux allows
+	// control characters in names and this goes straight to the terminal.
+	return &liveStatus{w: w, width: width, iface: report.Terminal(iface, 64)}
 }
 
 const clearLine = "\r\x1b[K"
