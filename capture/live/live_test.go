@@ -468,7 +468,21 @@ func TestLivePausesSlowPeriodicAnalysis(t *testing.T) {
 	}()
 	<-ready
 	browse(t, srv)
-	time.Sleep(400 * time.Millisecond)
+	// The second round must come after the first periodic run (which goes
+	// over budget): wait for it rather than for a fixed time, which a
+	// loaded machine overruns.
+	for deadline := time.Now().Add(15 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		mu.Lock()
+		started := len(runs) > 0
+		mu.Unlock()
+		if started {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("no periodic analysis ran")
+		}
+	}
+	time.Sleep(100 * time.Millisecond) // let the first run finish and pause
 	want := browse(t, srv)
 	time.Sleep(200 * time.Millisecond)
 	cancel()
