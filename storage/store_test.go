@@ -343,22 +343,9 @@ func TestWriterWaitsForAnotherWriterInsteadOfFailing(t *testing.T) {
 func TestPairingShownToReadersHintKeptForAnalyzer(t *testing.T) {
 	ctx := context.Background()
 	s := openTemp(t)
-	in := &Input{Path: "x.har", Format: FormatHAR, SHA256: "abc"}
-	if err := s.BeginInput(ctx, in); err != nil {
-		t.Fatal(err)
-	}
-	w, err := s.NewWriter(in.ID, WriterOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	var ids []int64
-	for i := 0; i < 4; i++ {
-		ids = append(ids, w.Exchange(sampleExchange(i)))
-	}
-	w.Link(Pairing{PreflightID: ids[0], ActualID: ids[1]}) // the HAR's own link
-	if err := w.Close(); err != nil {
-		t.Fatal(err)
-	}
+	ids := storeSamples(t, s, samples(4), func(w *Writer, ids []int64) {
+		w.Link(Pairing{PreflightID: ids[0], ActualID: ids[1]}) // the HAR's own link
+	})
 	preflightOf := func(q Query) map[int64]int64 {
 		t.Helper()
 		out := map[int64]int64{}
@@ -478,23 +465,10 @@ func FuzzVerdictBlock(f *testing.F) {
 func TestExchangesReturnsCallbackErrorAsIs(t *testing.T) {
 	ctx := context.Background()
 	s := openTemp(t)
-	in := &Input{Path: "x.har", Format: FormatHAR, SHA256: "abc"}
-	if err := s.BeginInput(ctx, in); err != nil {
-		t.Fatal(err)
-	}
-	w, err := s.NewWriter(in.ID, WriterOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	for i := 0; i < 5; i++ {
-		w.Exchange(sampleExchange(i))
-	}
-	if err := w.Close(); err != nil {
-		t.Fatal(err)
-	}
+	storeSamples(t, s, samples(5), nil)
 	stop := fmt.Errorf("stop")
 	n := 0
-	err = s.Exchanges(ctx, Query{OrderByID: true}, func(ex *Exchange) error {
+	err := s.Exchanges(ctx, Query{OrderByID: true}, func(ex *Exchange) error {
 		n++
 		if n == 2 {
 			return stop
@@ -510,18 +484,7 @@ func TestExchangesReturnsCallbackErrorAsIs(t *testing.T) {
 func TestExchangesConvertsArguments(t *testing.T) {
 	ctx := context.Background()
 	s := openTemp(t)
-	in := &Input{Path: "x.har", Format: FormatHAR, SHA256: "abc"}
-	if err := s.BeginInput(ctx, in); err != nil {
-		t.Fatal(err)
-	}
-	w, err := s.NewWriter(in.ID, WriterOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	w.Exchange(sampleExchange(1))
-	if err := w.Close(); err != nil {
-		t.Fatal(err)
-	}
+	storeSamples(t, s, samples(1), nil)
 	for _, arg := range []any{200, int32(200), uint16(200), int64(200)} {
 		n := 0
 		err := s.Exchanges(ctx, Query{Where: "e.status = ?", Args: []any{arg}}, func(*Exchange) error { n++; return nil })
@@ -600,25 +563,13 @@ func TestParseIDList(t *testing.T) {
 func TestLeanReadMatchesFullRead(t *testing.T) {
 	ctx := context.Background()
 	s := openTemp(t)
-	in := &Input{Path: "x.har", Format: FormatHAR, SHA256: "abc"}
-	if err := s.BeginInput(ctx, in); err != nil {
-		t.Fatal(err)
-	}
-	w, err := s.NewWriter(in.ID, WriterOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
 	odd := sampleExchange(2)
 	odd.Path, odd.Query, odd.Host = "/a:b,c/\x00\xff\xfe/é", "x=1:2,3", "h:8,0"
 	odd.Client, odd.Server, odd.Upgrade = "", "[::1]:443", "websocket"
 	odd.RespStarted, odd.Ended = time.Time{}, time.Time{}
 	odd.SourceRequestID, odd.InitiatorRequestID = "12,3:4", "9"
 	odd.RequestHeaders = append(odd.RequestHeaders, Header{"X-Odd", "1:2,3\x00"})
-	w.Exchange(sampleExchange(1))
-	w.Exchange(odd)
-	if err := w.Close(); err != nil {
-		t.Fatal(err)
-	}
+	storeSamples(t, s, []*Exchange{sampleExchange(1), odd}, nil)
 	read := func(q Query) []*Exchange {
 		var out []*Exchange
 		if err := s.Exchanges(ctx, q, func(ex *Exchange) error { out = append(out, ex); return nil }); err != nil {
@@ -656,4 +607,38 @@ func TestLeanReadMatchesFullRead(t *testing.T) {
 			t.Fatalf("iterator row %d: %+v, %v", i, ex, err)
 		}
 	}
+}
+
+// storeSamples writes exchanges into s as one HAR input, calling add with
+// the writer so a test can queue links too, and returns their ids.
+func storeSamples(t *testing.T, s *Store, exs []*Exchange, add func(w *Writer, ids []int64)) []int64 {
+	t.Helper()
+	ctx := context.Background()
+	in := &Input{Path: "x.har", Format: FormatHAR, SHA256: "abc"}
+	if err := s.BeginInput(ctx, in); err != nil {
+		t.Fatal(err)
+	}
+	w, err := s.NewWriter(in.ID, WriterOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ids []int64
+	for _, ex := range exs {
+		ids = append(ids, w.Exchange(ex))
+	}
+	if add != nil {
+		add(w, ids)
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return ids
+}
+
+func samples(n int) []*Exchange {
+	var out []*Exchange
+	for i := 0; i < n; i++ {
+		out = append(out, sampleExchange(i))
+	}
+	return out
 }
