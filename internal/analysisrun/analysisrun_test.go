@@ -18,21 +18,7 @@ func store(tb testing.TB, n int) *storage.Store {
 		tb.Fatal(err)
 	}
 	tb.Cleanup(func() { st.Close() })
-	ctx := context.Background()
-	in := &storage.Input{Path: "synthex", Format: "synthetic", SHA256: "synthex", Started: time.Now()}
-	if err := st.BeginInput(ctx, in); err != nil {
-		tb.Fatal(err)
-	}
-	w, err := st.NewWriter(in.ID, storage.WriterOptions{Bulk: true})
-	if err != nil {
-		tb.Fatal(err)
-	}
-	synthex.Stream(n, func(ex *storage.Exchange) { w.Exchange(ex) })
-	if err := w.Close(); err != nil {
-		tb.Fatal(err)
-	}
-	in.Exchanges, in.Complete = int64(n), true
-	if err := st.FinishInput(ctx, in); err != nil {
+	if _, err := synthex.Fill(context.Background(), st, n); err != nil {
 		tb.Fatal(err)
 	}
 	return st

@@ -3,6 +3,8 @@
 package synthex
 
 import (
+	"context"
+	"fmt"
 	"math/rand/v2"
 	"strconv"
 	"time"
@@ -102,4 +104,27 @@ func Stream(n int, fn func(*storage.Exchange)) {
 			emit(&ex)
 		}
 	}
+}
+
+// Fill stores n generated exchanges in st as one complete input, loaded in
+// bulk (indexes rebuilt at the end when st was empty).
+func Fill(ctx context.Context, st *storage.Store, n int) (*storage.Input, error) {
+	in := &storage.Input{Path: fmt.Sprintf("synthex:%d", n), Format: "synthetic", SHA256: fmt.Sprintf("synthex-%d", n),
+		Started: time.Now().UTC()}
+	if err := st.BeginInput(ctx, in); err != nil {
+		return nil, err
+	}
+	w, err := st.NewWriter(in.ID, storage.WriterOptions{Bulk: true})
+	if err != nil {
+		return nil, err
+	}
+	Stream(n, func(ex *storage.Exchange) { w.Exchange(ex) })
+	if err := w.Close(); err != nil {
+		return nil, err
+	}
+	in.Exchanges, in.Complete, in.Completed = int64(n), true, time.Now().UTC()
+	if err := st.FinishInput(ctx, in); err != nil {
+		return nil, err
+	}
+	return in, nil
 }

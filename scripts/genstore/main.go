@@ -33,23 +33,8 @@ func run(n int, path string) error {
 		return err
 	}
 	defer st.Close()
-	ctx := context.Background()
-	in := &storage.Input{Path: fmt.Sprintf("synthex:%d", n), Format: "synthetic", SHA256: fmt.Sprintf("synthex-%d", n),
-		Started: time.Now().UTC()}
-	if err := st.BeginInput(ctx, in); err != nil {
-		return err
-	}
-	w, err := st.NewWriter(in.ID, storage.WriterOptions{Bulk: true})
-	if err != nil {
-		return err
-	}
 	start := time.Now()
-	synthex.Stream(n, func(ex *storage.Exchange) { w.Exchange(ex) })
-	if err := w.Close(); err != nil {
-		return err
-	}
-	in.Exchanges, in.Complete, in.Completed = int64(n), true, time.Now().UTC()
-	if err := st.FinishInput(ctx, in); err != nil {
+	if _, err := synthex.Fill(context.Background(), st, n); err != nil {
 		return err
 	}
 	fmt.Fprintf(os.Stderr, "genstore: %s: %d exchanges in %.1fs\n", path, n, time.Since(start).Seconds())
