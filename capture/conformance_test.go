@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/corscope/corscope/internal/shared"
 	"github.com/corscope/corscope/storage"
 )
 
@@ -31,23 +32,8 @@ func (m *memSink) statusZero() int {
 	return n
 }
 
-// repoFile finds a path relative to the repository root (where go.mod is).
-func repoRoot(t testing.TB) string {
-	dir, _ := os.Getwd()
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return dir
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Fatal("repository root not found")
-		}
-		dir = parent
-	}
-}
-
 func corpusDir(t testing.TB) string {
-	c := filepath.Join(repoRoot(t), "..", "shared", "corpus")
+	c := filepath.Join(shared.RepoRoot(t), "..", "shared", "corpus")
 	if _, err := os.Stat(filepath.Join(c, "pcap")); err != nil {
 		t.Skip("public corpus ../shared/corpus/pcap absent; skipping conformance tests")
 	}

@@ -13,6 +13,7 @@ import (
 
 	"github.com/corscope/corscope/capture/lossy"
 	"github.com/corscope/corscope/capture/pcapio"
+	"github.com/corscope/corscope/internal/shared"
 	"github.com/corscope/corscope/storage"
 )
 
@@ -38,7 +39,7 @@ func exchangeServedKey(e *storage.Exchange) string {
 }
 
 func fixtureDir(t *testing.T) string {
-	dir := filepath.Join(repoRoot(t), "testdata", "pcap")
+	dir := filepath.Join(shared.RepoRoot(t), "testdata", "pcap")
 	if _, err := os.Stat(dir); err != nil {
 		t.Skip("testdata/pcap fixtures absent")
 	}

@@ -15,6 +15,7 @@ import (
 	"github.com/corscope/corscope/capture/lossy"
 	"github.com/corscope/corscope/capture/pcapio"
 	"github.com/corscope/corscope/capture/synth"
+	"github.com/corscope/corscope/internal/shared"
 	"github.com/corscope/corscope/storage"
 )
 
@@ -242,7 +243,7 @@ func damagedFromConnStart(t *testing.T, capture []byte, dropped []int64, ex []*s
 // capture (TLS 1.3, h2 and HTTP/1.1), against the same session in
 // cleartext: the ns/exchange figures compare.
 func BenchmarkPipelineTLS(b *testing.B) {
-	dir := filepath.Join(repoRoot(b), "testdata", "pcap")
+	dir := filepath.Join(shared.RepoRoot(b), "testdata", "pcap")
 	for _, tc := range []struct{ name, capture, keylog string }{
 		{"https+keys", "chromium-https.pcap", "chromium-https.keylog"},
 		{"https-nokeys", "chromium-https.pcap", ""},
@@ -321,7 +322,7 @@ func connectionsOf(t testing.TB, data []byte) [][]byte {
 // parser choice and the plaintext parsers must never panic, and the stats
 // must agree with what the sink received.
 func FuzzReadTLS(f *testing.F) {
-	dir := filepath.Join(repoRoot(f), "testdata", "pcap")
+	dir := filepath.Join(shared.RepoRoot(f), "testdata", "pcap")
 	keys := keylog.New(0)
 	if err := keys.LoadFile(filepath.Join(dir, "curl-https.keylog")); err != nil {
 		f.Skip("testdata/pcap fixtures absent")

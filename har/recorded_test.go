@@ -9,28 +9,14 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/corscope/corscope/internal/shared"
 	"github.com/corscope/corscope/storage"
 )
 
 // recordedDir returns the repository's testdata/har, where real Chromium
 // and Playwright recordings are kept.
 func recordedDir(t *testing.T) string {
-	t.Helper()
-	dir, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			break
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Skip("repository root not found")
-		}
-		dir = parent
-	}
-	return filepath.Join(dir, "testdata", "har")
+	return filepath.Join(shared.RepoRoot(t), "testdata", "har")
 }
 
 // TestRecordedHARs reads every recording in testdata/har: each entry

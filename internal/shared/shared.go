@@ -8,11 +8,10 @@ import (
 	"testing"
 )
 
-// Path returns ../shared/<elem...> relative to the repository root (the
-// directory holding go.mod, found by walking up from the working
-// directory). When it is absent the test is skipped with a message saying
-// what is missing: CI and developers have it, a bare clone does not.
-func Path(t testing.TB, elem ...string) string {
+// RepoRoot returns the repository root: the directory holding go.mod,
+// found by walking up from the working directory (the test is skipped when
+// there is none).
+func RepoRoot(t testing.TB) string {
 	t.Helper()
 	dir, err := os.Getwd()
 	if err != nil {
@@ -20,7 +19,7 @@ func Path(t testing.TB, elem ...string) string {
 	}
 	for {
 		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			break
+			return dir
 		}
 		parent := filepath.Dir(dir)
 		if parent == dir {
@@ -28,7 +27,14 @@ func Path(t testing.TB, elem ...string) string {
 		}
 		dir = parent
 	}
-	p := filepath.Join(append([]string{dir, "..", "shared"}, elem...)...)
+}
+
+// Path returns ../shared/<elem...> relative to the repository root. When it
+// is absent the test is skipped with a message saying what is missing: CI
+// and developers have it, a bare clone does not.
+func Path(t testing.TB, elem ...string) string {
+	t.Helper()
+	p := filepath.Join(append([]string{RepoRoot(t), "..", "shared"}, elem...)...)
 	if _, err := os.Stat(p); err != nil {
 		t.Skipf("%s is not present next to the repository: skipping", filepath.Join(append([]string{"../shared"}, elem...)...))
 	}
