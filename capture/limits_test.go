@@ -12,77 +12,29 @@ import (
 	"github.com/corscope/corscope/capture/h2"
 	"github.com/corscope/corscope/capture/http1"
 	"github.com/corscope/corscope/capture/packet"
-	"github.com/corscope/corscope/capture/pcapio"
+	"github.com/corscope/corscope/capture/synth"
 	"github.com/corscope/corscope/storage"
 	"golang.org/x/net/http2"
 	"golang.org/x/net/http2/hpack"
 )
 
-// capBuilder writes an Ethernet pcap of hand-driven TCP connections.
-type capBuilder struct {
-	buf   bytes.Buffer
-	w     *pcapio.Writer
-	now   time.Time
-	step  time.Duration
-	frame []byte
-}
+// capBuilder is synth's hand-driven capture with this file's clock.
+type capBuilder struct{ *synth.Capture }
 
 func newCapBuilder(t *testing.T) *capBuilder {
-	b := &capBuilder{now: time.Date(2026, 3, 4, 5, 6, 7, 0, time.UTC), step: 100 * time.Microsecond}
-	w, err := pcapio.NewWriter(&b.buf, packet.LinkEthernet, 262144)
-	if err != nil {
-		t.Fatal(err)
-	}
-	b.w = w
-	return b
+	return &capBuilder{synth.NewCapture(time.Date(2026, 3, 4, 5, 6, 7, 0, time.UTC), 100*time.Microsecond)}
 }
 
-func (b *capBuilder) pkt(src, dst netip.AddrPort, seq, ack uint32, flags uint8, payload []byte) {
-	b.now = b.now.Add(b.step)
-	b.frame = packet.AppendEthernetTCP(b.frame[:0], src, dst, seq, ack, flags, payload)
-	b.w.WritePacket(b.now, b.frame, 0)
-}
-
-// capConn is one connection; cs and ss are the next sequence numbers.
-type capConn struct {
-	b              *capBuilder
-	client, server netip.AddrPort
-	cs, ss         uint32
-}
+// capConn is one connection of a capBuilder.
+type capConn struct{ *synth.Conn }
 
 func (b *capBuilder) open(port uint16) *capConn {
-	c := &capConn{b: b, client: netip.AddrPortFrom(netip.MustParseAddr("10.9.0.2"), port),
-		server: netip.MustParseAddrPort("10.9.0.80:80"), cs: 1000, ss: 90000}
-	b.pkt(c.client, c.server, c.cs, 0, packet.FlagSYN, nil)
-	b.pkt(c.server, c.client, c.ss, c.cs+1, packet.FlagSYN|packet.FlagACK, nil)
-	c.cs++
-	c.ss++
-	b.pkt(c.client, c.server, c.cs, c.ss, packet.FlagACK, nil)
-	return c
+	return &capConn{b.Open(netip.AddrPortFrom(netip.MustParseAddr("10.9.0.2"), port),
+		netip.MustParseAddrPort("10.9.0.80:80"), 1000, 90000)}
 }
 
-// send writes s in 1400-byte segments from the client or the server.
-func (c *capConn) send(fromClient bool, s string) {
-	for off := 0; off < len(s); off += 1400 {
-		seg := []byte(s[off:min(off+1400, len(s))])
-		if fromClient {
-			c.b.pkt(c.client, c.server, c.cs, c.ss, packet.FlagACK|packet.FlagPSH, seg)
-			c.cs += uint32(len(seg))
-		} else {
-			c.b.pkt(c.server, c.client, c.ss, c.cs, packet.FlagACK|packet.FlagPSH, seg)
-			c.ss += uint32(len(seg))
-		}
-	}
-}
-
-func (c *capConn) request(s string)  { c.send(true, s) }
-func (c *capConn) response(s string) { c.send(false, s) }
-
-func (c *capConn) close() {
-	c.b.pkt(c.client, c.server, c.cs, c.ss, packet.FlagFIN|packet.FlagACK, nil)
-	c.b.pkt(c.server, c.client, c.ss, c.cs+1, packet.FlagFIN|packet.FlagACK, nil)
-	c.b.pkt(c.client, c.server, c.cs+1, c.ss+1, packet.FlagACK, nil)
-}
+func (c *capConn) request(s string)  { c.Send(true, []byte(s)) }
+func (c *capConn) response(s string) { c.Send(false, []byte(s)) }
 
 func get(path string) string { return "GET " + path + " HTTP/1.1\r\nHost: api.test\r\n\r\n" }
 
@@ -91,7 +43,7 @@ const ok2 = "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"
 func readWith(t *testing.T, b *capBuilder, opts Options) (*collectSink, Stats) {
 	t.Helper()
 	sink := &collectSink{}
-	st, err := Read(context.Background(), bytes.NewReader(b.buf.Bytes()), "limits.pcap", opts, sink)
+	st, err := Read(context.Background(), bytes.NewReader(b.Buf.Bytes()), "limits.pcap", opts, sink)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -146,7 +98,7 @@ func TestEvictionFlagsThePendingExchanges(t *testing.T) {
 	fourth.request(get("/fourth"))
 	for _, c := range []*capConn{third, fourth} {
 		c.response(ok2)
-		c.close()
+		c.Close()
 	}
 	first.response(ok2) // the answer to /pending, on a connection evicted meanwhile
 	opts := Options{}
@@ -195,8 +147,8 @@ func (b *capBuilder) busy(port uint16, d time.Duration) {
 	c := b.open(port)
 	step := d / 1100
 	for i := 0; i < 1100; i++ {
-		b.now = b.now.Add(step)
-		b.pkt(c.client, c.server, c.cs, c.ss, packet.FlagACK, nil)
+		b.Now = b.Now.Add(step)
+		b.Packet(c.Client, c.Server, c.CS, c.SS, packet.FlagACK, nil)
 	}
 }
 
@@ -246,15 +198,15 @@ func (c *capConn) holdBack(s string, thenSendFirst bool) {
 	if len(s) <= 1400 {
 		panic("holdBack needs more than 1400 bytes")
 	}
-	start := c.cs
-	c.cs += 1400
+	start := c.CS
+	c.CS += 1400
 	c.request(s[1400:])
-	end := c.cs
+	end := c.CS
 	if thenSendFirst {
-		c.cs = start
+		c.CS = start
 		c.request(s[:1400])
 	}
-	c.cs = end
+	c.CS = end
 }
 
 func TestBufferCapPerConnectionFlagsTheCutRequest(t *testing.T) {
@@ -267,7 +219,7 @@ func TestBufferCapPerConnectionFlagsTheCutRequest(t *testing.T) {
 	c.response(ok2)
 	c.request(get("/after"))
 	c.response(ok2)
-	c.close()
+	c.Close()
 	opts := Options{}
 	opts.Reassembly.MaxBufferedPerConn = 2048
 	sink, st := readWith(t, b, opts)
@@ -304,7 +256,7 @@ func TestBufferCapBetweenRequestsFlagsTheNext(t *testing.T) {
 	c.holdBack(lostReq+next, false) // /b never arrives
 	c.response(ok2)
 	c.response(ok2)
-	c.close()
+	c.Close()
 	opts := Options{}
 	opts.Reassembly.MaxBufferedPerConn = 2048
 	sink, st := readWith(t, b, opts)
@@ -334,20 +286,20 @@ func TestBufferCapTotalFlagsTheCutRequests(t *testing.T) {
 		c.response(ok2)
 		c.request(head)
 		cs = append(cs, c)
-		firsts = append(firsts, c.cs)
+		firsts = append(firsts, c.CS)
 	}
 	// Both connections' tails wait behind their holes at the same time.
 	for _, c := range cs {
-		c.cs += 1400
+		c.CS += 1400
 		c.request(body[1400:])
 	}
 	for i, c := range cs {
-		end := c.cs
-		c.cs = firsts[i]
+		end := c.CS
+		c.CS = firsts[i]
 		c.request(body[:1400])
-		c.cs = end
+		c.CS = end
 		c.response(ok2)
-		c.close()
+		c.Close()
 	}
 	opts := Options{}
 	opts.Reassembly.MaxBufferedTotal = 6000
@@ -394,7 +346,7 @@ func newH2Wire(c *capConn) *h2Wire {
 }
 
 func (w *h2Wire) flush(i int) {
-	w.c.send(i == 0, w.wb[i].String())
+	w.c.Send(i == 0, w.wb[i].Bytes())
 	w.wb[i].Reset()
 }
 
@@ -421,7 +373,7 @@ func TestH2StreamCapFlagsTheUntrackedStream(t *testing.T) {
 		w.headers(1, id, ":status", "200")
 	}
 	w.flush(1)
-	w.c.close()
+	w.c.Close()
 	opts := Options{}
 	opts.HTTP2.MaxStreams = 2
 	sink, st := readWith(t, b, opts)
@@ -457,7 +409,7 @@ func TestH2HeaderFieldCapFlagsItsStream(t *testing.T) {
 	w.flush(0)
 	w.headers(1, 3, ":status", "200")
 	w.flush(1)
-	w.c.close()
+	w.c.Close()
 	opts := Options{}
 	opts.HTTP.MaxHeaderBytes = 1024
 	sink, st := readWith(t, b, opts)
@@ -506,16 +458,16 @@ func TestBufferCapEarlyReleaseFlagsTheExchange(t *testing.T) {
 	c.request(get("/first"))
 	c.response(ok2)
 	req := get("/late")
-	reqSeq := c.cs
-	c.cs += uint32(len(req)) // the response acknowledges the request...
+	reqSeq := c.CS
+	c.CS += uint32(len(req)) // the response acknowledges the request...
 	c.response("HTTP/1.1 200 OK\r\nContent-Length: 3000\r\n\r\n" + strings.Repeat("r", 3000))
-	end := c.cs
-	c.cs = reqSeq // ...which the capture recorded after it
+	end := c.CS
+	c.CS = reqSeq // ...which the capture recorded after it
 	c.request(req)
-	c.cs = end
+	c.CS = end
 	c.request(get("/next"))
 	c.response(ok2)
-	c.close()
+	c.Close()
 	opts := Options{}
 	opts.Reassembly.MaxBufferedPerConn = 2048
 	sink, st := readWith(t, b, opts)

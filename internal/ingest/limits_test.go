@@ -16,76 +16,29 @@ import (
 	"github.com/corscope/corscope/capture"
 	"github.com/corscope/corscope/capture/http1"
 	"github.com/corscope/corscope/capture/packet"
-	"github.com/corscope/corscope/capture/pcapio"
+	"github.com/corscope/corscope/capture/synth"
 	"github.com/corscope/corscope/internal/redact"
 	"github.com/corscope/corscope/storage"
 )
 
-// pcapBuilder writes a small Ethernet pcap of hand-made TCP connections.
-type pcapBuilder struct {
-	buf   bytes.Buffer
-	w     *pcapio.Writer
-	t     time.Time
-	frame []byte
-}
+// pcapBuilder is synth's hand-driven capture with this file's clock.
+type pcapBuilder struct{ *synth.Capture }
 
 func newPcap(t *testing.T) *pcapBuilder {
-	b := &pcapBuilder{t: time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)}
-	w, err := pcapio.NewWriter(&b.buf, packet.LinkEthernet, 262144)
-	if err != nil {
-		t.Fatal(err)
-	}
-	b.w = w
-	return b
+	return &pcapBuilder{synth.NewCapture(time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC), 100*time.Microsecond)}
 }
 
-func (b *pcapBuilder) pkt(src, dst netip.AddrPort, seq, ack uint32, flags uint8, payload []byte) {
-	b.t = b.t.Add(100 * time.Microsecond)
-	b.frame = packet.AppendEthernetTCP(b.frame[:0], src, dst, seq, ack, flags, payload)
-	b.w.WritePacket(b.t, b.frame, 0)
-}
-
-// tcpConn is one hand-driven connection; seq numbers follow what was sent.
-type tcpConn struct {
-	b              *pcapBuilder
-	client, server netip.AddrPort
-	cs, ss         uint32
-}
+// tcpConn is one connection of a pcapBuilder.
+type tcpConn struct{ *synth.Conn }
 
 func (b *pcapBuilder) open(clientPort uint16) *tcpConn {
-	c := &tcpConn{b: b, client: netip.AddrPortFrom(netip.MustParseAddr("10.0.0.2"), clientPort),
-		server: netip.MustParseAddrPort("10.0.0.9:80"), cs: 1000, ss: 5000}
-	b.pkt(c.client, c.server, c.cs, 0, packet.FlagSYN, nil)
-	b.pkt(c.server, c.client, c.ss, c.cs+1, packet.FlagSYN|packet.FlagACK, nil)
-	c.cs++
-	c.ss++
-	b.pkt(c.client, c.server, c.cs, c.ss, packet.FlagACK, nil)
-	return c
-}
-
-// send writes data in 1400-byte segments from the client (or server).
-func (c *tcpConn) send(fromClient bool, data []byte) {
-	for off := 0; off < len(data); off += 1400 {
-		seg := data[off:min(off+1400, len(data))]
-		if fromClient {
-			c.b.pkt(c.client, c.server, c.cs, c.ss, packet.FlagACK|packet.FlagPSH, seg)
-			c.cs += uint32(len(seg))
-		} else {
-			c.b.pkt(c.server, c.client, c.ss, c.cs, packet.FlagACK|packet.FlagPSH, seg)
-			c.ss += uint32(len(seg))
-		}
-	}
-}
-
-func (c *tcpConn) close() {
-	c.b.pkt(c.client, c.server, c.cs, c.ss, packet.FlagFIN|packet.FlagACK, nil)
-	c.b.pkt(c.server, c.client, c.ss, c.cs+1, packet.FlagFIN|packet.FlagACK, nil)
-	c.b.pkt(c.client, c.server, c.cs+1, c.ss+1, packet.FlagACK, nil)
+	return &tcpConn{b.Open(netip.AddrPortFrom(netip.MustParseAddr("10.0.0.2"), clientPort),
+		netip.MustParseAddrPort("10.0.0.9:80"), 1000, 5000)}
 }
 
 func (b *pcapBuilder) file(t *testing.T) string {
 	p := filepath.Join(t.TempDir(), "in.pcap")
-	if err := os.WriteFile(p, b.buf.Bytes(), 0o600); err != nil {
+	if err := os.WriteFile(p, b.Buf.Bytes(), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	return p
@@ -157,9 +110,9 @@ func TestHTTPLimitsFlagTheExchangeAndCount(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			b := newPcap(t)
 			c := b.open(40000)
-			c.send(true, []byte(tc.req))
-			c.send(false, []byte(tc.resp))
-			c.close()
+			c.Send(true, []byte(tc.req))
+			c.Send(false, []byte(tc.resp))
+			c.Close()
 			path := b.file(t)
 			in, exs := ingestWith(t, path, Options{MaxBody: tc.maxBody, Limits: tc.limits})
 			if len(exs) != 1 || !hasWarning(exs[0], tc.warning) {
@@ -182,12 +135,12 @@ func TestMaxConnectionsEvictsAndCounts(t *testing.T) {
 	var conns []*tcpConn
 	for i := 0; i < 3; i++ {
 		c := b.open(uint16(41000 + i))
-		c.send(true, []byte(fmt.Sprintf("GET /c%d HTTP/1.1\r\nHost: a\r\n\r\n", i)))
+		c.Send(true, []byte(fmt.Sprintf("GET /c%d HTTP/1.1\r\nHost: a\r\n\r\n", i)))
 		conns = append(conns, c)
 	}
 	for _, c := range conns {
-		c.send(false, []byte(okResponse))
-		c.close()
+		c.Send(false, []byte(okResponse))
+		c.Close()
 	}
 	path := b.file(t)
 	in, exs := ingestWith(t, path, Options{Limits: Limits{MaxConnections: 2}})
@@ -219,23 +172,23 @@ func bufferedInput(t *testing.T, conns int) string {
 	var cs []*tcpConn
 	for i := 0; i < conns; i++ {
 		c := b.open(uint16(42000 + i))
-		c.send(true, []byte(head))
+		c.Send(true, []byte(head))
 		cs = append(cs, c)
 	}
 	// Every connection's tail waits behind its hole at the same time.
 	firsts := make([]uint32, len(cs))
 	for i, c := range cs {
-		firsts[i] = c.cs
-		c.cs += 1400 // hole: the first 1400 body bytes come last
-		c.send(true, body[1400:])
+		firsts[i] = c.CS
+		c.CS += 1400 // hole: the first 1400 body bytes come last
+		c.Send(true, body[1400:])
 	}
 	for i, c := range cs {
-		end := c.cs
-		c.cs = firsts[i]
-		c.send(true, body[:1400])
-		c.cs = end
-		c.send(false, []byte(okResponse))
-		c.close()
+		end := c.CS
+		c.CS = firsts[i]
+		c.Send(true, body[:1400])
+		c.CS = end
+		c.Send(false, []byte(okResponse))
+		c.Close()
 	}
 	return b.file(t)
 }
@@ -269,15 +222,15 @@ func TestReassemblyBufferCapsForceHolesAndCount(t *testing.T) {
 func TestIdleTimeoutClosesSilentConnections(t *testing.T) {
 	b := newPcap(t)
 	quiet := b.open(43000)
-	quiet.send(true, []byte("GET /quiet HTTP/1.1\r\nHost: a\r\n\r\n"))
+	quiet.Send(true, []byte("GET /quiet HTTP/1.1\r\nHost: a\r\n\r\n"))
 	busy := b.open(43001)
 	// 1100 keep-alive probes spread over 3 s of capture time: the
 	// assembler sweeps idle connections every 1024 packets.
 	for i := 0; i < 1100; i++ {
-		b.t = b.t.Add(3 * time.Millisecond)
-		b.pkt(busy.client, busy.server, busy.cs, busy.ss, packet.FlagACK, nil)
+		b.Now = b.Now.Add(3 * time.Millisecond)
+		b.Packet(busy.Client, busy.Server, busy.CS, busy.SS, packet.FlagACK, nil)
 	}
-	quiet.send(false, []byte(okResponse))
+	quiet.Send(false, []byte(okResponse))
 	path := b.file(t)
 	in, _ := ingestWith(t, path, Options{Limits: Limits{IdleTimeout: time.Second}})
 	if in.Stats["tcp.idle_closed"] == 0 {
@@ -353,12 +306,12 @@ func TestReassemblyLimitsFlagTheStoredExchanges(t *testing.T) {
 	t.Run("--max-connections", func(t *testing.T) {
 		b := newPcap(t)
 		a := b.open(48000)
-		a.send(true, []byte("GET /pending HTTP/1.1\r\nHost: a\r\n\r\n"))
+		a.Send(true, []byte("GET /pending HTTP/1.1\r\nHost: a\r\n\r\n"))
 		for i := 1; i <= 2; i++ { // the first of these evicts a
 			c := b.open(uint16(48000 + i))
-			c.send(true, []byte("GET /ok HTTP/1.1\r\nHost: a\r\n\r\n"))
-			c.send(false, []byte(okResponse))
-			c.close()
+			c.Send(true, []byte("GET /ok HTTP/1.1\r\nHost: a\r\n\r\n"))
+			c.Send(false, []byte(okResponse))
+			c.Close()
 		}
 		in, exs := ingestWith(t, b.file(t), Options{Limits: Limits{MaxConnections: 1}})
 		want := fmt.Sprintf(capture.WarnEvictedFmt, 1, capture.WarnOutcomeLost)
@@ -391,13 +344,13 @@ func TestReassemblyLimitsFlagTheStoredExchanges(t *testing.T) {
 	t.Run("--idle-timeout", func(t *testing.T) {
 		b := newPcap(t)
 		quiet := b.open(48100)
-		quiet.send(true, []byte("GET /quiet HTTP/1.1\r\nHost: a\r\n\r\n"))
+		quiet.Send(true, []byte("GET /quiet HTTP/1.1\r\nHost: a\r\n\r\n"))
 		busy := b.open(48101)
-		busy.send(true, []byte("GET /busy HTTP/1.1\r\nHost: a\r\n\r\n"))
-		busy.send(false, []byte(okResponse))
+		busy.Send(true, []byte("GET /busy HTTP/1.1\r\nHost: a\r\n\r\n"))
+		busy.Send(false, []byte(okResponse))
 		for i := 0; i < 1100; i++ {
-			b.t = b.t.Add(3 * time.Millisecond)
-			b.pkt(busy.client, busy.server, busy.cs, busy.ss, packet.FlagACK, nil)
+			b.Now = b.Now.Add(3 * time.Millisecond)
+			b.Packet(busy.Client, busy.Server, busy.CS, busy.SS, packet.FlagACK, nil)
 		}
 		in, exs := ingestWith(t, b.file(t), Options{Limits: Limits{IdleTimeout: time.Second}})
 		want := "connection closed by the 1s idle timeout (--idle-timeout): no response seen before the close"
@@ -423,10 +376,10 @@ func TestHeaderCapsFlagOnlyTheMessageOverThem(t *testing.T) {
 		"GET /big HTTP/1.1\r\nHost: a\r\nX-Big: " + strings.Repeat("b", 8000) + "\r\n\r\n",
 		"GET /after HTTP/1.1\r\nHost: a\r\n\r\n",
 	} {
-		c.send(true, []byte(req))
-		c.send(false, []byte(okResponse))
+		c.Send(true, []byte(req))
+		c.Send(false, []byte(okResponse))
 	}
-	c.close()
+	c.Close()
 	in, exs := ingestWith(t, b.file(t), Options{Limits: Limits{MaxHeaders: 10, MaxHeaderBytes: 4096}})
 	want := map[string]string{"/many": "header fields over the cap of 10 skipped: 31", "/big": http1.WarnHeaderBytesCap}
 	if len(exs) != 4 {
