@@ -175,7 +175,7 @@ func captureConfig(g *globalFlags, f *captureFlags, st *storage.Store, cfg *conf
 		Log: status,
 		Ready: func() {
 			if status != nil {
-				fmt.Fprintf(status, "capturing on %s into %s; Ctrl-C stops\n", f.iface, st.Path())
+				fmt.Fprintf(status, "capturing on %s into %s; Ctrl-C stops\n", terminalSafe(f.iface, 64), terminalSafe(st.Path(), 200))
 			}
 		},
 	}, nil
