@@ -3,11 +3,9 @@ package storage
 import (
 	"context"
 	"database/sql"
-	"database/sql/driver"
 	"errors"
 	"fmt"
 	"io"
-	"strconv"
 	"strings"
 )
 
@@ -110,68 +108,37 @@ func (sc *exchangeScanner) scan(rows interface{ Scan(...any) error }, ex *Exchan
 	return sc.finish(ex)
 }
 
-// scanValues fills ex from a row of driver values, the way Scan would for
-// the column types this table has, without database/sql's per-value
-// reflection.
-func (sc *exchangeScanner) scanValues(vals []driver.Value, ex *Exchange) error {
-	if len(vals) != len(sc.dest) {
-		return fmt.Errorf("exchange row: %d columns, want %d", len(vals), len(sc.dest))
-	}
+// scanRaw fills ex from the current row of a rawConn query, each column
+// read as its destination's type wants it.
+func (sc *exchangeScanner) scanRaw(r rawRow, ex *Exchange) error {
 	sc.body, sc.warnings = nil, sql.NullString{}
-	for i, v := range vals {
-		switch d := sc.dest[i].(type) {
+	for i, dest := range sc.dest {
+		switch d := dest.(type) {
 		case *int64:
-			*d = valueInt(v)
+			*d = r.int64(i)
 		case *int:
-			*d = int(valueInt(v))
+			*d = int(r.int64(i))
 		case *bool:
-			*d = valueInt(v) != 0
+			*d = r.int64(i) != 0
 		case *string:
-			*d = valueString(v)
+			*d = r.text(i)
 		case *sql.NullInt64:
-			*d = sql.NullInt64{Int64: valueInt(v), Valid: v != nil}
-		case *sql.NullString:
-			*d = sql.NullString{String: valueString(v), Valid: v != nil}
-		case *[]byte:
-			switch b := v.(type) {
-			case []byte:
-				*d = b
-			case string:
-				*d = []byte(b)
-			default:
-				*d = nil
+			*d = sql.NullInt64{}
+			if !r.isNull(i) {
+				*d = sql.NullInt64{Int64: r.int64(i), Valid: true}
 			}
+		case *sql.NullString:
+			*d = sql.NullString{}
+			if !r.isNull(i) {
+				*d = sql.NullString{String: r.text(i), Valid: true}
+			}
+		case *[]byte:
+			*d = r.blob(i)
 		default:
 			return fmt.Errorf("exchange row: column %d: unexpected destination %T", i, d)
 		}
 	}
 	return sc.finish(ex)
-}
-
-func valueInt(v driver.Value) int64 {
-	switch x := v.(type) {
-	case int64:
-		return x
-	case float64:
-		return int64(x)
-	case bool:
-		if x {
-			return 1
-		}
-	}
-	return 0
-}
-
-func valueString(v driver.Value) string {
-	switch x := v.(type) {
-	case string:
-		return x
-	case []byte:
-		return string(x)
-	case int64:
-		return strconv.FormatInt(x, 10)
-	}
-	return ""
 }
 
 func (sc *exchangeScanner) finish(ex *Exchange) error {
@@ -246,14 +213,20 @@ func (q Query) sql(columns string) (string, []any) {
 }
 
 // Exchanges streams the exchanges q selects to fn. The *Exchange passed to
-// fn is fresh each call and owned by fn.
+// fn is fresh each call and owned by fn. Rows come from a streaming
+// connection of the Store's own (rawConn), not from database/sql.
 func (s *Store) Exchanges(ctx context.Context, q Query, fn func(*Exchange) error) error {
 	query, args := q.sql(q.columns())
 	sc := newExchangeScanner(q)
+	c, err := s.rawConn()
+	if err != nil {
+		return fmt.Errorf("query exchanges: %w", err)
+	}
+	defer s.putRawConn(c)
 	var fnErr error // fn's own error goes back to the caller as it was
-	err := s.eachRow(ctx, query, args, func(vals []driver.Value) error {
+	err = c.query(ctx, query, args, func(r rawRow) error {
 		ex := new(Exchange)
-		if err := sc.scanValues(vals, ex); err != nil {
+		if err := sc.scanRaw(r, ex); err != nil {
 			return err
 		}
 		if q.WithBodies {
@@ -271,50 +244,6 @@ func (s *Store) Exchanges(ctx context.Context, q Query, fn func(*Exchange) error
 		return fmt.Errorf("query exchanges: %w", err)
 	}
 	return nil
-}
-
-// eachRow runs query on a connection of its own and hands fn each row as
-// the driver decoded it: streaming a million rows this way skips
-// database/sql's locking and conversion per row and column. vals is
-// reused between calls.
-func (s *Store) eachRow(ctx context.Context, query string, args []any, fn func(vals []driver.Value) error) error {
-	conn, err := s.db.Conn(ctx)
-	if err != nil {
-		return err
-	}
-	defer conn.Close()
-	return conn.Raw(func(dc any) error {
-		qc, ok := dc.(driver.QueryerContext)
-		if !ok {
-			return errors.New("sqlite driver cannot query directly")
-		}
-		named := make([]driver.NamedValue, len(args))
-		for i, a := range args {
-			// As database/sql would: int → int64 and so on.
-			v, err := driver.DefaultParameterConverter.ConvertValue(a)
-			if err != nil {
-				return fmt.Errorf("argument %d: %w", i+1, err)
-			}
-			named[i] = driver.NamedValue{Ordinal: i + 1, Value: v}
-		}
-		rows, err := qc.QueryContext(ctx, query, named)
-		if err != nil {
-			return err
-		}
-		defer rows.Close()
-		vals := make([]driver.Value, len(rows.Columns()))
-		for {
-			if err := rows.Next(vals); err != nil {
-				if err == io.EOF {
-					return nil
-				}
-				return err
-			}
-			if err := fn(vals); err != nil {
-				return err
-			}
-		}
-	})
 }
 
 // ExchangeIDs returns the ids q selects, in q's order: a cheap index that a

@@ -29,6 +29,12 @@ type Store struct {
 	tmpDir   string // set for MemoryPath; removed on Close
 	writing  sync.Mutex
 	findings findingIndexCache
+
+	file    string // the database file, for rawConns
+	busyMS  int
+	rawMu   sync.Mutex
+	rawIdle []*rawConn // read connections for streaming, reused
+	closed  bool
 }
 
 // Open opens or creates the database at path (mode 0600: it holds cookies
@@ -36,7 +42,7 @@ type Store struct {
 func Open(path string) (*Store, error) { return open(path, 10000) }
 
 func open(path string, busyTimeoutMS int) (*Store, error) {
-	s := &Store{path: path}
+	s := &Store{path: path, busyMS: busyTimeoutMS}
 	if path == MemoryPath || path == "" {
 		dir, err := os.MkdirTemp("", "corscope-db-")
 		if err != nil {
@@ -51,6 +57,7 @@ func open(path string, busyTimeoutMS int) (*Store, error) {
 		return nil, fmt.Errorf("open database %s: %w", path, err)
 	}
 	f.Close()
+	s.file = path
 	dsn := "file:" + path + "?_pragma=journal_mode(WAL)&_pragma=busy_timeout(" + strconv.Itoa(busyTimeoutMS) + ")" +
 		"&_pragma=foreign_keys(1)&_pragma=synchronous(NORMAL)&_pragma=temp_store(MEMORY)" +
 		"&_pragma=cache_size(-32000)&_txlock=immediate"
@@ -86,9 +93,47 @@ func (s *Store) DB() *sql.DB { return s.db }
 
 // Close closes the database (and removes it when it was MemoryPath).
 func (s *Store) Close() error {
+	s.rawMu.Lock()
+	for _, c := range s.rawIdle {
+		c.close()
+	}
+	s.rawIdle, s.closed = nil, true
+	s.rawMu.Unlock()
 	err := s.db.Close()
 	s.cleanup()
 	return err
+}
+
+// maxIdleRaw is how many streaming connections Store keeps open between
+// queries: the UI pages and the analyzer stream at the same time at most.
+const maxIdleRaw = 2
+
+// rawConn hands out an idle streaming connection or opens one.
+func (s *Store) rawConn() (*rawConn, error) {
+	s.rawMu.Lock()
+	if s.closed {
+		s.rawMu.Unlock()
+		return nil, errors.New("database is closed")
+	}
+	if n := len(s.rawIdle); n > 0 {
+		c := s.rawIdle[n-1]
+		s.rawIdle = s.rawIdle[:n-1]
+		s.rawMu.Unlock()
+		return c, nil
+	}
+	s.rawMu.Unlock()
+	return openRawConn(s.file, s.busyMS)
+}
+
+// putRawConn returns c to the pool, or closes it.
+func (s *Store) putRawConn(c *rawConn) {
+	s.rawMu.Lock()
+	defer s.rawMu.Unlock()
+	if s.closed || len(s.rawIdle) >= maxIdleRaw {
+		c.close()
+		return
+	}
+	s.rawIdle = append(s.rawIdle, c)
 }
 
 // SchemaVersion is the number of migrations this build knows.

@@ -1,0 +1,261 @@
+package storage
+
+import (
+	"context"
+	"database/sql/driver"
+	"errors"
+	"fmt"
+	"math"
+	"sync"
+	"unsafe"
+
+	"modernc.org/libc"
+	sqlite3 "modernc.org/sqlite/lib"
+)
+
+// rawConn is a read-only connection driven through modernc's transpiled
+// SQLite API directly, for streaming exchanges. Reading a million rows
+// through database/sql and the driver costs ~3.0 s, through rawConn ~1.8 s:
+// the driver probes every column's type, boxes every value in an interface
+// and opens its connections FULLMUTEX, so each column call takes a mutex.
+// rawConn is opened NOMUTEX and is only ever used by one goroutine at a
+// time (Store keeps idle ones in a small pool).
+type rawConn struct {
+	tls *libc.TLS
+	db  uintptr
+}
+
+func openRawConn(path string, busyTimeoutMS int) (*rawConn, error) {
+	c := &rawConn{tls: libc.NewTLS()}
+	name, err := libc.CString(path)
+	if err != nil {
+		c.tls.Close()
+		return nil, err
+	}
+	defer libc.Xfree(c.tls, name)
+	pdb, err := c.malloc(int(unsafe.Sizeof(uintptr(0))))
+	if err != nil {
+		c.tls.Close()
+		return nil, err
+	}
+	defer libc.Xfree(c.tls, pdb)
+	rc := sqlite3.Xsqlite3_open_v2(c.tls, name, pdb, sqlite3.SQLITE_OPEN_READONLY|sqlite3.SQLITE_OPEN_NOMUTEX, 0)
+	c.db = *(*uintptr)(cMem(pdb))
+	if rc != sqlite3.SQLITE_OK {
+		err := c.errorf(rc)
+		c.close()
+		return nil, err
+	}
+	sqlite3.Xsqlite3_busy_timeout(c.tls, c.db, int32(busyTimeoutMS))
+	return c, nil
+}
+
+func (c *rawConn) malloc(n int) (uintptr, error) {
+	p := libc.Xmalloc(c.tls, libc.Tsize_t(n))
+	if p == 0 {
+		return 0, errors.New("sqlite: out of memory")
+	}
+	return p, nil
+}
+
+func (c *rawConn) close() {
+	if c.db != 0 {
+		sqlite3.Xsqlite3_close_v2(c.tls, c.db)
+		c.db = 0
+	}
+	c.tls.Close()
+}
+
+// errorf describes result code rc with the connection's last message.
+func (c *rawConn) errorf(rc int32) error {
+	msg := libc.GoString(sqlite3.Xsqlite3_errstr(c.tls, rc))
+	if c.db != 0 {
+		if m := libc.GoString(sqlite3.Xsqlite3_errmsg(c.tls, c.db)); m != "" && m != msg {
+			msg += ": " + m
+		}
+	}
+	return fmt.Errorf("sqlite: %s (%d)", msg, rc)
+}
+
+// cMem turns an address in SQLite's C memory (modernc's libc heap, which
+// the Go collector neither scans nor moves) into a pointer. Going through
+// the variable's address is what tells vet this is not a Go pointer
+// smuggled through a uintptr.
+func cMem(p uintptr) unsafe.Pointer { return *(*unsafe.Pointer)(unsafe.Pointer(&p)) }
+
+// rawRow reads the columns of the current row of a rawConn query. Its
+// methods convert as SQLite does (text of an integer column, 0 for NULL).
+type rawRow struct {
+	tls  *libc.TLS
+	stmt uintptr
+}
+
+func (r rawRow) isNull(i int) bool {
+	return sqlite3.Xsqlite3_column_type(r.tls, r.stmt, int32(i)) == sqlite3.SQLITE_NULL
+}
+
+func (r rawRow) int64(i int) int64 { return sqlite3.Xsqlite3_column_int64(r.tls, r.stmt, int32(i)) }
+
+// bytes returns a view of the column's bytes in SQLite's memory, valid
+// until the next step: callers copy.
+func (r rawRow) bytes(i int, asText bool) []byte {
+	var p uintptr
+	if asText {
+		p = sqlite3.Xsqlite3_column_text(r.tls, r.stmt, int32(i))
+	} else {
+		p = sqlite3.Xsqlite3_column_blob(r.tls, r.stmt, int32(i))
+	}
+	n := sqlite3.Xsqlite3_column_bytes(r.tls, r.stmt, int32(i))
+	if p == 0 || n <= 0 {
+		return nil
+	}
+	return unsafe.Slice((*byte)(cMem(p)), n)
+}
+
+func (r rawRow) text(i int) string {
+	b := r.bytes(i, true)
+	if len(b) == 0 {
+		return ""
+	}
+	return string(b)
+}
+
+func (r rawRow) blob(i int) []byte {
+	b := r.bytes(i, false)
+	if b == nil {
+		return nil
+	}
+	return append([]byte(nil), b...)
+}
+
+// query runs query with args and calls fn for each row. It checks ctx
+// between rows and interrupts a step that runs when ctx ends (a filter
+// can scan many rows before the first match).
+func (c *rawConn) query(ctx context.Context, query string, args []any, fn func(rawRow) error) (err error) {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	zSQL, err := libc.CString(query)
+	if err != nil {
+		return err
+	}
+	defer libc.Xfree(c.tls, zSQL)
+	pstmt, err := c.malloc(int(unsafe.Sizeof(uintptr(0))))
+	if err != nil {
+		return err
+	}
+	defer libc.Xfree(c.tls, pstmt)
+	if rc := sqlite3.Xsqlite3_prepare_v2(c.tls, c.db, zSQL, -1, pstmt, 0); rc != sqlite3.SQLITE_OK {
+		return c.errorf(rc)
+	}
+	stmt := *(*uintptr)(cMem(pstmt))
+	if stmt == 0 {
+		return errors.New("sqlite: empty query")
+	}
+	var allocs []uintptr // bound text and blobs, freed after the statement
+	defer func() {
+		sqlite3.Xsqlite3_finalize(c.tls, stmt)
+		for _, p := range allocs {
+			libc.Xfree(c.tls, p)
+		}
+	}()
+	if allocs, err = c.bind(stmt, args); err != nil {
+		return err
+	}
+
+	// The interrupt runs on the goroutine that watches ctx, with a TLS of
+	// its own (a TLS is not safe for concurrent use); the lock keeps it
+	// from reaching a connection that went back to the pool.
+	var mu sync.Mutex
+	running := true
+	stop := context.AfterFunc(ctx, func() {
+		mu.Lock()
+		defer mu.Unlock()
+		if running {
+			tls := libc.NewTLS()
+			sqlite3.Xsqlite3_interrupt(tls, c.db)
+			tls.Close()
+		}
+	})
+	defer func() {
+		stop()
+		mu.Lock()
+		running = false
+		mu.Unlock()
+	}()
+
+	row := rawRow{tls: c.tls, stmt: stmt}
+	for n := 0; ; n++ {
+		rc := sqlite3.Xsqlite3_step(c.tls, stmt)
+		switch rc {
+		case sqlite3.SQLITE_ROW:
+		case sqlite3.SQLITE_DONE:
+			return nil
+		default:
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
+			return c.errorf(rc)
+		}
+		if n&255 == 255 && ctx.Err() != nil {
+			return ctx.Err()
+		}
+		if err := fn(row); err != nil {
+			return err
+		}
+	}
+}
+
+// bind binds args as database/sql would convert them, and returns the C
+// memory to free once the statement is finalized.
+func (c *rawConn) bind(stmt uintptr, args []any) (allocs []uintptr, err error) {
+	for i, a := range args {
+		v, err := driver.DefaultParameterConverter.ConvertValue(a)
+		if err != nil {
+			return allocs, fmt.Errorf("argument %d: %w", i+1, err)
+		}
+		idx := int32(i + 1)
+		var rc int32
+		switch x := v.(type) {
+		case nil:
+			rc = sqlite3.Xsqlite3_bind_null(c.tls, stmt, idx)
+		case int64:
+			rc = sqlite3.Xsqlite3_bind_int64(c.tls, stmt, idx, x)
+		case float64:
+			rc = sqlite3.Xsqlite3_bind_double(c.tls, stmt, idx, x)
+		case bool:
+			var b int64
+			if x {
+				b = 1
+			}
+			rc = sqlite3.Xsqlite3_bind_int64(c.tls, stmt, idx, b)
+		case string, []byte:
+			var data []byte
+			if s, ok := x.(string); ok {
+				data = []byte(s)
+			} else {
+				data = x.([]byte)
+			}
+			if len(data) > math.MaxInt32 {
+				return allocs, fmt.Errorf("argument %d: too long", i+1)
+			}
+			p, err := c.malloc(len(data) + 1)
+			if err != nil {
+				return allocs, err
+			}
+			allocs = append(allocs, p)
+			copy(unsafe.Slice((*byte)(cMem(p)), len(data)), data)
+			if _, ok := x.(string); ok {
+				rc = sqlite3.Xsqlite3_bind_text(c.tls, stmt, idx, p, int32(len(data)), 0)
+			} else {
+				rc = sqlite3.Xsqlite3_bind_blob(c.tls, stmt, idx, p, int32(len(data)), 0)
+			}
+		default:
+			return allocs, fmt.Errorf("argument %d: unsupported type %T", i+1, v)
+		}
+		if rc != sqlite3.SQLITE_OK {
+			return allocs, c.errorf(rc)
+		}
+	}
+	return allocs, nil
+}
