@@ -642,3 +642,17 @@ func samples(n int) []*Exchange {
 	}
 	return out
 }
+
+// New databases get 16 KiB pages (the driver applies journal_mode after
+// the _pragma list, or WAL would fix the page size at 4 KiB first).
+func TestNewDatabaseHas16KiBPages(t *testing.T) {
+	s := openTemp(t)
+	var size int
+	if err := s.DB().QueryRow(`PRAGMA page_size`).Scan(&size); err != nil || size != 16384 {
+		t.Fatalf("page size %d, %v", size, err)
+	}
+	var mode string
+	if err := s.DB().QueryRow(`PRAGMA journal_mode`).Scan(&mode); err != nil || mode != "wal" {
+		t.Fatalf("journal mode %q, %v", mode, err)
+	}
+}
