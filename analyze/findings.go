@@ -326,6 +326,7 @@ func (a *analyzer) finding(g *group, r *ruleSpec, sev int, why string, mods []st
 	method := a.in.str(g.key.method)
 	path := a.in.str(g.key.path)
 	cls := g.key.class.String()
+	g.ids = sortedIDs(g.ids) // groups collect ids out of order and, for cookies, twice
 	f := storage.Finding{
 		Fingerprint:  fingerprint(r.id, host, method, path, cls),
 		Rule:         r.id,
@@ -336,7 +337,7 @@ func (a *analyzer) finding(g *group, r *ruleSpec, sev int, why string, mods []st
 		Method:       method,
 		Origin:       g.origin,
 		OriginClass:  cls,
-		Exchanges:    sortedIDs(g.ids),
+		Exchanges:    g.ids,
 		Evidence:     g.evidence,
 	}
 	if c, ok := catalog.Lookup(r.id); ok {
@@ -352,8 +353,8 @@ func (a *analyzer) finding(g *group, r *ruleSpec, sev int, why string, mods []st
 		d = append(d, g.note)
 	}
 	d = append(d, mods...)
-	if len(g.ids) > 1 {
-		d = append(d, strconv.Itoa(len(g.ids))+" exchanges")
+	if len(f.Exchanges) > 1 {
+		d = append(d, strconv.Itoa(len(f.Exchanges))+" exchanges")
 	}
 	f.Detail = strings.Join(d, "; ")
 	return f

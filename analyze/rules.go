@@ -2,7 +2,6 @@ package analyze
 
 import (
 	"encoding/json"
-	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -794,11 +793,9 @@ func (a *analyzer) addCookieGroups() {
 					g.note += ", " + c.name
 				}
 				g.evidence = append(g.evidence, c.line)
-				for _, id := range c.ids {
-					if !slices.Contains(g.ids, id) {
-						g.ids = append(g.ids, id)
-					}
-				}
+				// Duplicates go at the end: sortedIDs compacts (a Contains
+				// per id was quadratic on busy endpoints).
+				g.ids = append(g.ids, c.ids...)
 			}
 		}
 		add(a.cookies[h.t.hostname])

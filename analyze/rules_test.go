@@ -462,6 +462,22 @@ func TestFindingShape(t *testing.T) {
 	}
 }
 
+// Two SameSite=None session cookies set by the same response make one
+// finding that lists that exchange once and counts it once.
+func TestCookieFindingListsEachExchangeOnce(t *testing.T) {
+	res := run(t, Config{},
+		xb{url: "https://api.example.com/login", resp: []string{"Set-Cookie: sid=1; SameSite=None; Secure", "Set-Cookie: auth=2; SameSite=None; Secure"}},
+		xb{url: "https://api.example.com/login", resp: []string{"Set-Cookie: sid=3; SameSite=None; Secure", "Set-Cookie: auth=4; SameSite=None; Secure"}},
+		xb{url: "https://api.example.com/v1/me", req: []string{"Origin: null"}, resp: []string{"Access-Control-Allow-Origin: null", "Access-Control-Allow-Credentials: true"}})
+	fs := findingsOf(res, "cookie-samesite-none-with-cors")
+	if len(fs) != 1 {
+		t.Fatalf("want one finding, got %d\n%s", len(fs), dump(res))
+	}
+	if idsString(fs[0].Exchanges) != "1,2" || !strings.Contains(fs[0].Detail, "2 exchanges") || strings.Contains(fs[0].Detail, "4 exchanges") {
+		t.Errorf("exchanges %v, detail %q", fs[0].Exchanges, fs[0].Detail)
+	}
+}
+
 func TestFingerprintIgnoresIDsAndTime(t *testing.T) {
 	a := run(t, Config{}, echo("https://evil.test", "Access-Control-Allow-Credentials: true"))
 	b := run(t, Config{},
