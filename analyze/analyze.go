@@ -81,6 +81,16 @@ func (c Config) Validate() error {
 // output (one verdict per CORS exchange, one id per supporting exchange),
 // not with header or body bytes.
 func Analyze(ctx context.Context, next func() (*storage.Exchange, error), cfg Config) (*Result, error) {
+	return AnalyzeScanned(ctx, func() (*storage.Exchange, *Scan, error) {
+		ex, err := next()
+		return ex, nil, err
+	}, cfg)
+}
+
+// AnalyzeScanned is Analyze over exchanges that may come with their Scan
+// already filled (nil: the analyzer scans). Each exchange and its Scan
+// must stay unchanged until next is called again.
+func AnalyzeScanned(ctx context.Context, next func() (*storage.Exchange, *Scan, error), cfg Config) (*Result, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
@@ -91,7 +101,7 @@ func Analyze(ctx context.Context, next func() (*storage.Exchange, error), cfg Co
 				return nil, err
 			}
 		}
-		ex, err := next()
+		ex, scan, err := next()
 		if errors.Is(err, io.EOF) {
 			break
 		}
@@ -101,7 +111,7 @@ func Analyze(ctx context.Context, next func() (*storage.Exchange, error), cfg Co
 		if ex == nil {
 			continue
 		}
-		a.add(ex)
+		a.add(ex, scan)
 	}
 	return a.finish(), nil
 }
@@ -326,9 +336,9 @@ type analyzer struct {
 	pairings []storage.Pairing
 	stats    stats
 
-	v       exView // reused per exchange
-	pathBuf []byte
-	hdrBuf  []string
+	v      exView // reused per exchange
+	scan   Scan   // for exchanges that come without one
+	hdrBuf []string
 }
 
 type classEntry struct {

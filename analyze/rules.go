@@ -305,11 +305,11 @@ func echoBits(v *exView) uint32 {
 	return b
 }
 
-// add analyses one exchange.
-func (a *analyzer) add(ex *storage.Exchange) {
+// add analyses one exchange; s is its scan, or nil.
+func (a *analyzer) add(ex *storage.Exchange, s *Scan) {
 	a.stats.exchanges++
 	a.pair.tick(ex.Started)
-	v := a.project(ex)
+	v := a.project(ex, s)
 	if v.setCookies > 0 {
 		a.recordCookies(v)
 	}
@@ -365,8 +365,6 @@ func (a *analyzer) corsActual(v *exView) {
 	}
 	a.verdicts = append(a.verdicts, storage.Verdict{ExchangeID: ex.ID, Shared: v.verdict == "", Reason: v.verdict})
 
-	v.unsafeHeaders = unsafeRequestHeaders(v.unsafeHeaders[:0], ex.RequestHeaders)
-	v.needsPreflight = !isSafelistedMethod(ex.Method) || len(v.unsafeHeaders) > 0
 	pf, kind := a.pair.pairActual(v)
 	v.pairedPF, v.pairKind = pf, kind
 	if kind == "" {

@@ -30,7 +30,7 @@ func Run(ctx context.Context, st *storage.Store, cfg *config.Config, version str
 	next, stop := prefetch(ctx, func(ctx context.Context, emit func(*storage.Exchange) error) error {
 		return st.Exchanges(ctx, analyze.StoreQuery(), emit)
 	})
-	res, err := analyze.Analyze(ctx, next, acfg)
+	res, err := analyze.AnalyzeScanned(ctx, next, acfg)
 	stop()
 	if err != nil {
 		return nil, fmt.Errorf("analyze: %w", err)
@@ -50,32 +50,63 @@ func Run(ctx context.Context, st *storage.Store, cfg *config.Config, version str
 // memory flat.
 const prefetchBatch = 256
 
+// prefetchDepth is how many full batches may wait for the analyzer.
+const prefetchDepth = 4
+
+// scanWhenQueued is how many batches must be waiting for the analyzer
+// before the reader scans the next one itself (a variable for tests).
+var scanWhenQueued = prefetchDepth / 2
+
 type batch struct {
-	exs []*storage.Exchange
-	err error // after the last exchange of exs (io.EOF at the end)
+	exs     []*storage.Exchange
+	scans   []analyze.Scan // scans[i] belongs to exs[i], when scanned
+	scanned bool
+	err     error // after the last exchange of exs (io.EOF at the end)
 }
 
 // prefetch runs produce on its own goroutine, so that decoding rows from
-// SQLite runs on one core while the analyzer works on the other. next
-// yields what produce emitted, then io.EOF or produce's error; stop ends
-// the producer early and waits for it.
-func prefetch(ctx context.Context, produce func(context.Context, func(*storage.Exchange) error) error) (next func() (*storage.Exchange, error), stop func()) {
-	ch := make(chan batch, 4)
+// SQLite, and scanning their headers (analyze.Scan) when the analyzer lags,
+// run on one core while the analyzer works on the other. next yields what produce emitted, then
+// io.EOF or produce's error; stop ends the producer early and waits for
+// it. Batches go back to the producer once the analyzer has moved past
+// them, so their Scans' buffers are reused.
+func prefetch(ctx context.Context, produce func(context.Context, func(*storage.Exchange) error) error) (next func() (*storage.Exchange, *analyze.Scan, error), stop func()) {
+	full := make(chan *batch, prefetchDepth)
+	free := make(chan *batch, prefetchDepth+2)
 	ctx, cancel := context.WithCancel(ctx)
 	finished := make(chan struct{})
+	newBatch := func() *batch {
+		select {
+		case b := <-free:
+			b.exs, b.err, b.scanned = b.exs[:0], nil, false
+			return b
+		default:
+			return &batch{exs: make([]*storage.Exchange, 0, prefetchBatch), scans: make([]analyze.Scan, prefetchBatch)}
+		}
+	}
 	go func() {
 		defer close(finished)
-		b := batch{exs: make([]*storage.Exchange, 0, prefetchBatch)}
+		b := newBatch()
 		send := func() error {
 			select {
-			case ch <- b:
-				b = batch{exs: make([]*storage.Exchange, 0, prefetchBatch)}
+			case full <- b:
+				b = newBatch()
 				return nil
 			case <-ctx.Done():
 				return ctx.Err()
 			}
 		}
 		err := produce(ctx, func(ex *storage.Exchange) error {
+			if len(b.exs) == 0 {
+				// Scan on this side only while the analyzer lags behind
+				// (batches queue up): whichever side has the spare time
+				// does the scanning. Reading alone and analysing alone
+				// cost about the same, so a fixed split leaves a core idle.
+				b.scanned = len(full) >= scanWhenQueued
+			}
+			if b.scanned {
+				b.scans[len(b.exs)].Fill(ex)
+			}
 			b.exs = append(b.exs, ex)
 			if len(b.exs) == prefetchBatch {
 				return send()
@@ -88,17 +119,26 @@ func prefetch(ctx context.Context, produce func(context.Context, func(*storage.E
 		b.err = err
 		_ = send()
 	}()
-	var cur batch
+	var cur *batch
 	i := 0
-	next = func() (*storage.Exchange, error) {
-		for i >= len(cur.exs) {
-			if cur.err != nil {
-				return nil, cur.err
+	next = func() (*storage.Exchange, *analyze.Scan, error) {
+		for cur == nil || i >= len(cur.exs) {
+			if cur != nil {
+				if cur.err != nil {
+					return nil, nil, cur.err
+				}
+				select {
+				case free <- cur: // the analyzer is done with it
+				default:
+				}
 			}
-			cur, i = <-ch, 0
+			cur, i = <-full, 0
 		}
 		i++
-		return cur.exs[i-1], nil
+		if !cur.scanned {
+			return cur.exs[i-1], nil, nil
+		}
+		return cur.exs[i-1], &cur.scans[i-1], nil
 	}
 	stop = func() {
 		cancel()

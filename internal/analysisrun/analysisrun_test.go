@@ -3,9 +3,11 @@ package analysisrun
 import (
 	"context"
 	"path/filepath"
+	"reflect"
 	"testing"
 	"time"
 
+	"github.com/corscope/corscope/analyze"
 	"github.com/corscope/corscope/internal/synthex"
 	"github.com/corscope/corscope/storage"
 )
@@ -55,6 +57,54 @@ func TestRunStoresWhatItDecided(t *testing.T) {
 	}
 }
 
+// TestScansOnEitherSideDecideTheSame: whether the reader goroutine scans
+// headers into recycled batches or leaves it to the analyzer, the run
+// decides exactly what the analyzer decides on its own (a scan handed over
+// with the wrong exchange, or overwritten too early, would change findings).
+func TestScansOnEitherSideDecideTheSame(t *testing.T) {
+	const n = 5000 // ~20 batches: every buffer is recycled several times
+	st := store(t, n)
+	ctx := context.Background()
+	var exs []*storage.Exchange
+	if err := st.Exchanges(ctx, analyze.StoreQuery(), func(ex *storage.Exchange) error {
+		exs = append(exs, ex)
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	want, err := analyze.AnalyzeSlice(ctx, exs, analyze.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(want.Findings) == 0 || len(want.Verdicts) == 0 {
+		t.Fatalf("the generated input decides nothing: %d findings, %d verdicts", len(want.Findings), len(want.Verdicts))
+	}
+	defer func(v int) { scanWhenQueued = v }(scanWhenQueued)
+	for _, mode := range []struct {
+		name  string
+		queue int
+	}{{"reader scans", 0}, {"analyzer scans", prefetchDepth + 1}} {
+		scanWhenQueued = mode.queue
+		got, err := Run(ctx, st, nil, "test")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(got.Findings) != len(want.Findings) {
+			t.Fatalf("%s: %d findings from the run, %d from the analyzer alone", mode.name, len(got.Findings), len(want.Findings))
+		}
+		for i := range want.Findings {
+			want.Findings[i].RunID, want.Findings[i].ID = got.Findings[i].RunID, got.Findings[i].ID
+		}
+		if !reflect.DeepEqual(got.Findings, want.Findings) {
+			t.Errorf("%s: findings differ", mode.name)
+		}
+		if !reflect.DeepEqual(got.Verdicts, want.Verdicts) || !reflect.DeepEqual(got.Pairings, want.Pairings) ||
+			!reflect.DeepEqual(got.Hosts, want.Hosts) {
+			t.Errorf("%s: verdicts, pairings or host policies differ", mode.name)
+		}
+	}
+}
+
 // TestPrefetchStopsEarly ends the consumer before the producer is done:
 // stop must return (the producer sees its context cancelled).
 func TestPrefetchStopsEarly(t *testing.T) {
@@ -68,7 +118,7 @@ func TestPrefetchStopsEarly(t *testing.T) {
 		}
 	})
 	for i := 0; i < 10; i++ {
-		ex, err := next()
+		ex, _, err := next()
 		if err != nil || ex.ID != int64(i) {
 			t.Fatalf("next %d: %v, %v", i, ex, err)
 		}
