@@ -69,9 +69,11 @@ const leanColumns = `e.id, e.started, e.resp_started, e.ended, e.client, e.serve
 // []any.
 type exchangeScanner struct {
 	lean                        bool
-	withBody                    bool
+	withBody                    bool // the request body's prefix
+	withBodies                  bool // both bodies whole
 	row                         Exchange
 	body                        []byte
+	reqBody, respBody           []byte
 	started, respStarted, ended sql.NullInt64
 	warnings                    sql.NullString
 	preflight                   sql.NullInt64
@@ -81,7 +83,7 @@ type exchangeScanner struct {
 }
 
 func newExchangeScanner(q Query) *exchangeScanner {
-	sc := &exchangeScanner{lean: q.Lean, withBody: q.RequestBodyPrefix > 0}
+	sc := &exchangeScanner{lean: q.Lean, withBody: q.RequestBodyPrefix > 0 && !q.WithBodies, withBodies: q.WithBodies}
 	r := &sc.row
 	if sc.lean {
 		sc.dest = []any{&r.ID, &sc.started, &sc.respStarted, &sc.ended, &r.Client, &r.Server, &r.Method, &r.Scheme,
@@ -97,6 +99,9 @@ func newExchangeScanner(q Query) *exchangeScanner {
 	if sc.withBody {
 		sc.dest = append(sc.dest, &sc.body)
 	}
+	if sc.withBodies {
+		sc.dest = append(sc.dest, &sc.reqBody, &sc.respBody)
+	}
 	return sc
 }
 
@@ -111,7 +116,7 @@ func (sc *exchangeScanner) scan(rows interface{ Scan(...any) error }, ex *Exchan
 // scanRaw fills ex from the current row of a rawConn query, each column
 // read as its destination's type wants it.
 func (sc *exchangeScanner) scanRaw(r rawRow, ex *Exchange) error {
-	sc.body, sc.warnings = nil, sql.NullString{}
+	sc.body, sc.reqBody, sc.respBody, sc.warnings = nil, nil, nil, sql.NullString{}
 	for i, dest := range sc.dest {
 		switch d := dest.(type) {
 		case *int64:
@@ -147,6 +152,10 @@ func (sc *exchangeScanner) finish(ex *Exchange) error {
 	if sc.withBody && len(sc.body) > 0 {
 		ex.RequestBody = append([]byte(nil), sc.body...)
 	}
+	if sc.withBodies {
+		// scanRaw copied them out of SQLite's memory: fresh per row.
+		ex.RequestBody, ex.ResponseBody = sc.reqBody, sc.respBody
+	}
 	ex.StreamID = uint32(sc.streamID)
 	ex.Started, ex.RespStarted, ex.Ended = fromNanos(sc.started), fromNanos(sc.respStarted), fromNanos(sc.ended)
 	ex.PreflightID = sc.preflight.Int64
@@ -168,7 +177,11 @@ func (q Query) sql(columns string) (string, []any) {
 	var b strings.Builder
 	b.WriteString("SELECT ")
 	b.WriteString(columns)
-	if q.RequestBodyPrefix > 0 {
+	if q.WithBodies {
+		// In the same statement: one index probe per body, no query per row.
+		b.WriteString(`, (SELECT rb.data FROM bodies rb WHERE rb.exchange_id = e.id AND rb.dir = 0),
+			(SELECT sb.data FROM bodies sb WHERE sb.exchange_id = e.id AND sb.dir = 1)`)
+	} else if q.RequestBodyPrefix > 0 {
 		// A correlated lookup only for rows that have a body: most requests
 		// (GET) have none and then cost no index probe.
 		fmt.Fprintf(&b, `, CASE WHEN e.request_body_bytes > 0 THEN (SELECT substr(rb.data, 1, %d) FROM bodies rb
@@ -228,11 +241,6 @@ func (s *Store) Exchanges(ctx context.Context, q Query, fn func(*Exchange) error
 		ex := new(Exchange)
 		if err := sc.scanRaw(r, ex); err != nil {
 			return err
-		}
-		if q.WithBodies {
-			if err := s.loadBodies(ctx, ex); err != nil {
-				return err
-			}
 		}
 		fnErr = fn(ex)
 		return fnErr
@@ -318,27 +326,6 @@ func (s *Store) Exchange(ctx context.Context, id int64) (*Exchange, error) {
 		return nil, fmt.Errorf("exchange %d: %w", id, ErrNotFound)
 	}
 	return exs[0], nil
-}
-
-func (s *Store) loadBodies(ctx context.Context, ex *Exchange) error {
-	rows, err := s.db.QueryContext(ctx, `SELECT dir, data FROM bodies WHERE exchange_id = ?`, ex.ID)
-	if err != nil {
-		return err
-	}
-	defer rows.Close()
-	for rows.Next() {
-		var dir int
-		var data []byte
-		if err := rows.Scan(&dir, &data); err != nil {
-			return err
-		}
-		if dir == 0 {
-			ex.RequestBody = data
-		} else {
-			ex.ResponseBody = data
-		}
-	}
-	return rows.Err()
 }
 
 // Actuals returns the ids of the actual requests linked to a preflight.
