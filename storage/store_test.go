@@ -656,3 +656,30 @@ func TestNewDatabaseHas16KiBPages(t *testing.T) {
 		t.Fatalf("journal mode %q, %v", mode, err)
 	}
 }
+
+// WithBodies brings each exchange's own request and response bodies, and
+// none to an exchange that has none.
+func TestExchangesWithBodies(t *testing.T) {
+	ctx := context.Background()
+	s := openTemp(t)
+	exs := samples(3)
+	exs[0].RequestBody, exs[0].RequestBodySize = []byte("a=1"), 3
+	exs[1].ResponseBody = nil
+	exs[1].ResponseBodySize = 0
+	exs[2].RequestBody, exs[2].RequestBodySize = []byte{0, 1, 2}, 3
+	exs[2].ResponseBody = []byte("third")
+	ids := storeSamples(t, s, exs, nil)
+	got, err := s.ExchangesByID(ctx, []int64{ids[2], ids[0], ids[1]}, true)
+	if err != nil || len(got) != 3 {
+		t.Fatalf("%d exchanges, %v", len(got), err)
+	}
+	want := [][2]string{{"\x00\x01\x02", "third"}, {"a=1", "hello"}, {"", ""}}
+	for i, ex := range got {
+		if string(ex.RequestBody) != want[i][0] || string(ex.ResponseBody) != want[i][1] {
+			t.Errorf("exchange %d: bodies %q / %q, want %q", ex.ID, ex.RequestBody, ex.ResponseBody, want[i])
+		}
+	}
+	if got[2].RequestBody != nil || got[2].ResponseBody != nil {
+		t.Errorf("exchange without bodies: %v / %v", got[2].RequestBody, got[2].ResponseBody)
+	}
+}
