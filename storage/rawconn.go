@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"strconv"
 	"sync"
 	"unsafe"
 
@@ -26,6 +27,25 @@ type rawConn struct {
 }
 
 func openRawConn(path string, busyTimeoutMS int) (*rawConn, error) {
+	return openRaw(path, busyTimeoutMS, sqlite3.SQLITE_OPEN_READONLY)
+}
+
+// openRawWriteConn opens the connection of the Writer, with the pragmas
+// the Store's own connections get from their DSN.
+func openRawWriteConn(path string, busyTimeoutMS int) (*rawConn, error) {
+	c, err := openRaw(path, busyTimeoutMS, sqlite3.SQLITE_OPEN_READWRITE)
+	if err != nil {
+		return nil, err
+	}
+	if err := c.exec(`PRAGMA foreign_keys = 1; PRAGMA synchronous = NORMAL; PRAGMA temp_store = MEMORY;
+		PRAGMA cache_size = ` + strconv.Itoa(pageCacheKiB) + `; PRAGMA journal_mode = WAL`); err != nil {
+		c.close()
+		return nil, err
+	}
+	return c, nil
+}
+
+func openRaw(path string, busyTimeoutMS int, mode int32) (*rawConn, error) {
 	c := &rawConn{tls: libc.NewTLS()}
 	name, err := libc.CString(path)
 	if err != nil {
@@ -39,7 +59,7 @@ func openRawConn(path string, busyTimeoutMS int) (*rawConn, error) {
 		return nil, err
 	}
 	defer libc.Xfree(c.tls, pdb)
-	rc := sqlite3.Xsqlite3_open_v2(c.tls, name, pdb, sqlite3.SQLITE_OPEN_READONLY|sqlite3.SQLITE_OPEN_NOMUTEX, 0)
+	rc := sqlite3.Xsqlite3_open_v2(c.tls, name, pdb, mode|sqlite3.SQLITE_OPEN_NOMUTEX, 0)
 	c.db = *(*uintptr)(cMem(pdb))
 	if rc != sqlite3.SQLITE_OK {
 		err := c.errorf(rc)
@@ -66,6 +86,16 @@ func (c *rawConn) close() {
 	c.tls.Close()
 }
 
+// rawError is an SQLite result code with its message; Code gives the
+// code as the driver's errors do (isBusy reads it).
+type rawError struct {
+	code int
+	msg  string
+}
+
+func (e *rawError) Error() string { return fmt.Sprintf("sqlite: %s (%d)", e.msg, e.code) }
+func (e *rawError) Code() int     { return e.code }
+
 // errorf describes result code rc with the connection's last message.
 func (c *rawConn) errorf(rc int32) error {
 	msg := libc.GoString(sqlite3.Xsqlite3_errstr(c.tls, rc))
@@ -74,7 +104,155 @@ func (c *rawConn) errorf(rc int32) error {
 			msg += ": " + m
 		}
 	}
-	return fmt.Errorf("sqlite: %s (%d)", msg, rc)
+	return &rawError{code: int(rc), msg: msg}
+}
+
+// exec runs one or more statements that return no rows, without arguments.
+func (c *rawConn) exec(sql string) error {
+	z, err := libc.CString(sql)
+	if err != nil {
+		return err
+	}
+	defer libc.Xfree(c.tls, z)
+	if rc := sqlite3.Xsqlite3_exec(c.tls, c.db, z, 0, 0, 0); rc != sqlite3.SQLITE_OK {
+		return c.errorf(rc)
+	}
+	return nil
+}
+
+// rawStmt is a prepared statement of a rawConn, executed many times (the
+// Writer's inserts). Text and blob arguments are copied into one C buffer
+// of the statement's own, grown as needed: no allocation per argument.
+type rawStmt struct {
+	c        *rawConn
+	stmt     uintptr
+	arena    uintptr
+	arenaCap int
+}
+
+func (c *rawConn) prepare(sql string) (*rawStmt, error) {
+	z, err := libc.CString(sql)
+	if err != nil {
+		return nil, err
+	}
+	defer libc.Xfree(c.tls, z)
+	pstmt, err := c.malloc(int(unsafe.Sizeof(uintptr(0))))
+	if err != nil {
+		return nil, err
+	}
+	defer libc.Xfree(c.tls, pstmt)
+	if rc := sqlite3.Xsqlite3_prepare_v2(c.tls, c.db, z, -1, pstmt, 0); rc != sqlite3.SQLITE_OK {
+		return nil, c.errorf(rc)
+	}
+	return &rawStmt{c: c, stmt: *(*uintptr)(cMem(pstmt))}, nil
+}
+
+func (s *rawStmt) close() {
+	sqlite3.Xsqlite3_finalize(s.c.tls, s.stmt)
+	if s.arena != 0 {
+		libc.Xfree(s.c.tls, s.arena)
+	}
+}
+
+// basicValue returns a as one of the types rawStmt binds directly, using
+// database/sql's converter for others (int32, uint16, named types, …).
+func basicValue(a any) (any, error) {
+	switch a.(type) {
+	case nil, int64, int, string, []byte, float64, bool:
+		return a, nil
+	}
+	v, err := driver.DefaultParameterConverter.ConvertValue(a)
+	if err != nil {
+		return nil, err
+	}
+	switch v.(type) {
+	case nil, int64, string, []byte, float64, bool:
+		return v, nil
+	}
+	return nil, fmt.Errorf("unsupported type %T", a)
+}
+
+// exec binds args, runs the statement to its end and resets it.
+func (s *rawStmt) exec(args ...any) error {
+	tls, stmt := s.c.tls, s.stmt
+	need := 1 // the arena is never empty: a zero-length text needs a non-NULL pointer
+	for i, a := range args {
+		v, err := basicValue(a)
+		if err != nil {
+			return fmt.Errorf("argument %d: %w", i+1, err)
+		}
+		switch x := v.(type) {
+		case string:
+			need += len(x)
+		case []byte:
+			need += len(x)
+		}
+	}
+	if need > s.arenaCap {
+		if s.arena != 0 {
+			libc.Xfree(tls, s.arena)
+			s.arena, s.arenaCap = 0, 0
+		}
+		n := max(need, 2*s.arenaCap, 64<<10)
+		p, err := s.c.malloc(n)
+		if err != nil {
+			return err
+		}
+		s.arena, s.arenaCap = p, n
+	}
+	arena := unsafe.Slice((*byte)(cMem(s.arena)), s.arenaCap)
+	off := 0
+	bindBytes := func(idx int32, b []byte, text bool) int32 {
+		if len(b) > math.MaxInt32 || off+len(b) > len(arena) {
+			return sqlite3.SQLITE_TOOBIG
+		}
+		copy(arena[off:], b)
+		p := s.arena + uintptr(off)
+		off += len(b)
+		if text {
+			return sqlite3.Xsqlite3_bind_text(tls, stmt, idx, p, int32(len(b)), 0)
+		}
+		return sqlite3.Xsqlite3_bind_blob(tls, stmt, idx, p, int32(len(b)), 0)
+	}
+	for i, a := range args {
+		idx := int32(i + 1)
+		v, _ := basicValue(a) // checked above
+		var rc int32
+		switch x := v.(type) {
+		case nil:
+			rc = sqlite3.Xsqlite3_bind_null(tls, stmt, idx)
+		case int64:
+			rc = sqlite3.Xsqlite3_bind_int64(tls, stmt, idx, x)
+		case int:
+			rc = sqlite3.Xsqlite3_bind_int64(tls, stmt, idx, int64(x))
+		case string:
+			rc = bindBytes(idx, unsafe.Slice(unsafe.StringData(x), len(x)), true)
+		case []byte:
+			if x == nil {
+				rc = sqlite3.Xsqlite3_bind_null(tls, stmt, idx)
+			} else {
+				rc = bindBytes(idx, x, false)
+			}
+		case float64:
+			rc = sqlite3.Xsqlite3_bind_double(tls, stmt, idx, x)
+		case bool:
+			rc = sqlite3.Xsqlite3_bind_int64(tls, stmt, idx, int64(boolInt(x)))
+		}
+		if rc != sqlite3.SQLITE_OK {
+			sqlite3.Xsqlite3_reset(tls, stmt)
+			return fmt.Errorf("argument %d: %w", i+1, s.c.errorf(rc))
+		}
+	}
+	rc := sqlite3.Xsqlite3_step(tls, stmt)
+	for rc == sqlite3.SQLITE_ROW {
+		rc = sqlite3.Xsqlite3_step(tls, stmt)
+	}
+	// reset returns the step's error code again; the message is the step's.
+	sqlite3.Xsqlite3_reset(tls, stmt)
+	if rc != sqlite3.SQLITE_DONE {
+		return s.c.errorf(rc)
+	}
+	return nil
 }
 
 // cMem turns an address in SQLite's C memory (modernc's libc heap, which

@@ -1,8 +1,10 @@
 package storage
 
 import (
+	"bytes"
 	"context"
 	"errors"
+	"math"
 	"strings"
 	"testing"
 	"time"
@@ -111,5 +113,80 @@ func TestRawConnPoolSeesNewRowsAndClosesWithTheStore(t *testing.T) {
 	s.Close()
 	if err := s.Exchanges(ctx, Query{}, func(*Exchange) error { return nil }); err == nil {
 		t.Fatal("Exchanges on a closed store succeeded")
+	}
+}
+
+type namedInt int32
+
+// A prepared rawStmt binds every argument type the Writer hands it: empty
+// text stays text (not NULL), a nil []byte is NULL, big blobs grow the
+// argument buffer, other types go through database/sql's converter.
+func TestRawStmtBindsWhatTheWriterHandsIt(t *testing.T) {
+	s := openTemp(t)
+	c, err := openRawWriteConn(s.file, 1000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.close()
+	if err := c.exec(`CREATE TABLE t (i, v)`); err != nil {
+		t.Fatal(err)
+	}
+	st, err := c.prepare(`INSERT INTO t VALUES (?, ?)`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.close()
+	big := bytes.Repeat([]byte{0xAB}, 1<<20)
+	for i, v := range []any{"", []byte(nil), []byte{}, big, "small after big", namedInt(-7), uint16(9), 2.5, true, nil, int64(math.MaxInt64)} {
+		if err := st.exec(i, v); err != nil {
+			t.Fatalf("%d (%T): %v", i, v, err)
+		}
+	}
+	want := []string{"0|text|", "1|null|", "2|blob|0", "3|blob|1048576", "4|text|small after big", "5|integer|-7",
+		"6|integer|9", "7|real|2.5", "8|integer|1", "9|null|", "10|integer|9223372036854775807"}
+	var got []string
+	err = c.query(context.Background(), `SELECT i || '|' || typeof(v) || '|' ||
+		CASE typeof(v) WHEN 'blob' THEN length(v) ELSE coalesce(v, '') END FROM t ORDER BY i`, nil, func(r rawRow) error {
+		got = append(got, r.text(0))
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Fatalf("got\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+	if err := st.exec(1, struct{}{}); err == nil || !strings.Contains(err.Error(), "argument 2") {
+		t.Fatalf("unsupported type: %v", err)
+	}
+	// A constraint error names SQLite's message and leaves the statement usable.
+	if err := c.exec(`CREATE UNIQUE INDEX t_i ON t(i)`); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.exec(0, "again"); err == nil || !strings.Contains(err.Error(), "UNIQUE constraint failed") {
+		t.Fatalf("duplicate: %v", err)
+	}
+	if err := st.exec(100, "fine"); err != nil {
+		t.Fatalf("after a failed exec: %v", err)
+	}
+}
+
+// The Writer's connection reports a lock held by another connection as
+// busy, which the Writer waits out.
+func TestRawConnBusyIsRecognised(t *testing.T) {
+	s := openTemp(t)
+	tx, err := s.DB().Begin() // BEGIN IMMEDIATE (the Store's DSN)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tx.Rollback()
+	c, err := openRawWriteConn(s.file, 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.close()
+	err = c.exec(`BEGIN IMMEDIATE`)
+	if !isBusy(err) {
+		t.Fatalf("err = %v, want busy", err)
 	}
 }

@@ -14,6 +14,10 @@ import (
 	_ "modernc.org/sqlite" // pure-Go SQLite driver, registered as "sqlite"
 )
 
+// pageCacheKiB is each connection's page cache, as PRAGMA cache_size
+// takes it (negative: KiB).
+const pageCacheKiB = -8000
+
 // MemoryPath asks Open for a database that keeps nothing: it lives in a
 // temporary file removed by Close (an in-memory SQLite database would be
 // private to one pooled connection, and the writer and readers need several).
@@ -68,7 +72,7 @@ func open(path string, busyTimeoutMS int) (*Store, error) {
 	// (25.3 s against 19.0 s); analysis and UI sorts ran the same.
 	dsn := "file:" + path + "?_pragma=page_size(16384)&_journal_mode=WAL&_pragma=busy_timeout(" + strconv.Itoa(busyTimeoutMS) + ")" +
 		"&_pragma=foreign_keys(1)&_pragma=synchronous(NORMAL)&_pragma=temp_store(MEMORY)" +
-		"&_pragma=cache_size(-8000)&_txlock=immediate"
+		"&_pragma=cache_size(" + strconv.Itoa(pageCacheKiB) + ")&_txlock=immediate"
 	db, err := sql.Open("sqlite", dsn)
 	if err != nil {
 		s.cleanup()
@@ -77,7 +81,7 @@ func open(path string, busyTimeoutMS int) (*Store, error) {
 	s.db = db
 	err = s.migrate()
 	if err == nil {
-		err = ensureIndexes(db)
+		err = ensureIndexes(func(q string) error { _, err := db.Exec(q); return err })
 	}
 	if err != nil {
 		db.Close()
@@ -205,14 +209,11 @@ func boolInt(b bool) int {
 	return 0
 }
 
-// execer is a *sql.DB or one of its connections.
-type execer interface {
-	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
-}
-
-func ensureIndexes(db execer) error {
+// ensureIndexes creates the secondary indexes of exchanges that are
+// missing, through exec (the Store's handle or the Writer's connection).
+func ensureIndexes(exec func(query string) error) error {
 	for _, ix := range exchangeIndexes {
-		if _, err := db.ExecContext(context.Background(), `CREATE INDEX IF NOT EXISTS `+ix.name+` ON `+ix.def); err != nil {
+		if err := exec(`CREATE INDEX IF NOT EXISTS ` + ix.name + ` ON ` + ix.def); err != nil {
 			return fmt.Errorf("index %s: %w", ix.name, err)
 		}
 	}

@@ -1,7 +1,6 @@
 package storage
 
 import (
-	"context"
 	"database/sql"
 	"errors"
 	"fmt"
@@ -12,7 +11,9 @@ import (
 
 // Writer is the one batched writer of a Store: ingestors hand it records
 // and go on parsing while a goroutine inserts them, one transaction per
-// batch, with prepared statements. It assigns exchange IDs itself at
+// batch, with prepared statements, on a connection driven through SQLite's
+// API directly (rawConn): binding 46 columns a row through database/sql
+// and the driver cost more than SQLite's own work on the row. It assigns exchange IDs itself at
 // Exchange time so that ingestors can link records (a preflight to its
 // actual request) before they reach the database.
 //
@@ -27,8 +28,8 @@ type Writer struct {
 	err     error // set by the goroutine; read after done or via flush
 	opts    WriterOptions
 	count   int64
-	bulk    bool      // indexes dropped: Close rebuilds them
-	conn    *sql.Conn // the writer's own connection (its pragmas are its own)
+	bulk    bool     // indexes dropped: Close rebuilds them
+	conn    *rawConn // the writer's own connection (its pragmas are its own)
 
 	// Queued body bytes are bounded so that a fast parser cannot pile up
 	// gigabytes of bodies in front of a slower disk.
@@ -103,7 +104,7 @@ func (s *Store) NewWriter(inputID int64, opts WriterOptions) (*Writer, error) {
 		s.writing.Unlock()
 		return nil, fmt.Errorf("start writer: %w", err)
 	}
-	conn, err := s.db.Conn(context.Background())
+	conn, err := openRawWriteConn(s.file, s.busyMS)
 	if err != nil {
 		s.writing.Unlock()
 		return nil, fmt.Errorf("start writer: %w", err)
@@ -117,10 +118,10 @@ func (s *Store) NewWriter(inputID int64, opts WriterOptions) (*Writer, error) {
 		// file that held nothing else, and Close syncs once at the end.
 		err := s.dropIndexes()
 		if err == nil {
-			_, err = conn.ExecContext(context.Background(), `PRAGMA synchronous = OFF`)
+			err = conn.exec(`PRAGMA synchronous = OFF`)
 		}
 		if err != nil {
-			conn.Close()
+			conn.close()
 			s.writing.Unlock()
 			return nil, fmt.Errorf("start writer: %w", err)
 		}
@@ -229,20 +230,19 @@ func (w *Writer) Close() error {
 	close(w.ch)
 	<-w.done
 	if w.bulk {
-		ctx := context.Background()
-		_, err := w.conn.ExecContext(ctx, `PRAGMA synchronous = NORMAL`)
+		err := w.conn.exec(`PRAGMA synchronous = NORMAL`)
 		if err == nil {
-			err = ensureIndexes(w.conn) // on this connection: no second page cache
+			err = ensureIndexes(w.conn.exec) // on this connection: no second page cache
 		}
 		if err == nil {
 			// Everything loaded reaches the disk now, once.
-			_, err = w.conn.ExecContext(ctx, `PRAGMA wal_checkpoint(FULL)`)
+			err = w.conn.exec(`PRAGMA wal_checkpoint(FULL)`)
 		}
 		if err != nil && w.err == nil {
 			w.err = fmt.Errorf("write database: %w", err)
 		}
 	}
-	w.conn.Close()
+	w.conn.close()
 	w.s.writing.Unlock()
 	return w.err
 }
@@ -281,12 +281,11 @@ func (w *Writer) release(n int64) {
 
 func (w *Writer) run() {
 	defer close(w.done)
-	ctx := context.Background()
 	var (
-		tx                        *sql.Tx
-		exStmt, exMultiStmt       *sql.Stmt
-		bodyStmt                  *sql.Stmt
-		connStmt, linkStmt, updPf *sql.Stmt
+		inTx                      bool
+		exStmt, exMultiStmt       *rawStmt
+		bodyStmt                  *rawStmt
+		connStmt, linkStmt, updPf *rawStmt
 		pending                   int
 		timer                     = time.NewTimer(time.Hour)
 		rows                      []any // args of up to rowsPerInsert queued exchange rows
@@ -301,8 +300,33 @@ func (w *Writer) run() {
 		w.mu.Unlock()
 		w.drained.Broadcast()
 	}
+	var stmts []*rawStmt
+	defer func() {
+		for _, st := range stmts {
+			st.close()
+		}
+	}()
+	for _, p := range []struct {
+		dst **rawStmt
+		q   string
+	}{
+		{&exStmt, exchangeInsert},
+		{&exMultiStmt, exchangeInsertMulti},
+		{&bodyStmt, `INSERT INTO bodies (exchange_id, dir, data) VALUES (?,?,?)`},
+		{&connStmt, connectionInsert},
+		{&linkStmt, `INSERT OR REPLACE INTO pairings (preflight_id, actual_id, kind) VALUES (?,?,?)`},
+		{&updPf, `UPDATE exchanges SET preflight_id = ? WHERE id = ?`},
+	} {
+		st, err := w.conn.prepare(p.q)
+		if err != nil {
+			fail(err)
+			break
+		}
+		*p.dst = st
+		stmts = append(stmts, st)
+	}
 	begin := func() bool {
-		if tx != nil {
+		if inTx {
 			return true
 		}
 		var err error
@@ -310,7 +334,7 @@ func (w *Writer) run() {
 		// can hold the lock past busy_timeout: wait it out rather than
 		// drop what the ingestor hands us.
 		for wait := time.Duration(0); ; wait += busyRetry {
-			tx, err = w.conn.BeginTx(ctx, nil)
+			err = w.conn.exec(`BEGIN IMMEDIATE`)
 			if err == nil || !isBusy(err) || wait >= maxBusyWait {
 				break
 			}
@@ -320,24 +344,7 @@ func (w *Writer) run() {
 			fail(err)
 			return false
 		}
-		for _, p := range []struct {
-			dst **sql.Stmt
-			q   string
-		}{
-			{&exStmt, exchangeInsert},
-			{&exMultiStmt, exchangeInsertMulti},
-			{&bodyStmt, `INSERT INTO bodies (exchange_id, dir, data) VALUES (?,?,?)`},
-			{&connStmt, connectionInsert},
-			{&linkStmt, `INSERT OR REPLACE INTO pairings (preflight_id, actual_id, kind) VALUES (?,?,?)`},
-			{&updPf, `UPDATE exchanges SET preflight_id = ? WHERE id = ?`},
-		} {
-			if *p.dst, err = tx.PrepareContext(ctx, p.q); err != nil {
-				tx.Rollback()
-				tx = nil
-				fail(err)
-				return false
-			}
-		}
+		inTx = true
 		timer.Reset(w.opts.FlushInterval)
 		return true
 	}
@@ -346,28 +353,28 @@ func (w *Writer) run() {
 	flushRows := func() error {
 		defer func() { rows, nrows = rows[:0], 0 }()
 		if nrows == rowsPerInsert {
-			_, err := exMultiStmt.ExecContext(ctx, rows...)
-			return err
+			return exMultiStmt.exec(rows...)
 		}
 		for i := 0; i < nrows; i++ {
-			if _, err := exStmt.ExecContext(ctx, rows[i*exchangeColumnCount:(i+1)*exchangeColumnCount]...); err != nil {
+			if err := exStmt.exec(rows[i*exchangeColumnCount : (i+1)*exchangeColumnCount]...); err != nil {
 				return err
 			}
 		}
 		return nil
 	}
 	commit := func() {
-		if tx == nil {
+		if !inTx {
 			return
 		}
 		timer.Stop()
 		if err := flushRows(); err != nil {
 			fail(err)
 		}
-		if err := tx.Commit(); err != nil {
+		if err := w.conn.exec(`COMMIT`); err != nil {
 			fail(err)
+			_ = w.conn.exec(`ROLLBACK`) // a failed COMMIT can leave the transaction open
 		}
-		tx, pending = nil, 0
+		inTx, pending = false, 0
 	}
 	handle := func(it writeItem) {
 		if w.err != nil {
@@ -395,19 +402,19 @@ func (w *Writer) run() {
 				err = flushRows()
 			}
 			if err == nil && len(it.req) > 0 {
-				_, err = bodyStmt.ExecContext(ctx, it.id, 0, it.req)
+				err = bodyStmt.exec(it.id, 0, it.req)
 			}
 			if err == nil && len(it.resp) > 0 {
-				_, err = bodyStmt.ExecContext(ctx, it.id, 1, it.resp)
+				err = bodyStmt.exec(it.id, 1, it.resp)
 			}
 			if n := int64(len(it.req) + len(it.resp)); n > 0 {
 				w.release(n)
 			}
 		case it.kind == kindConnection:
-			_, err = connStmt.ExecContext(ctx, it.args...)
+			err = connStmt.exec(it.args...)
 		case it.kind == kindLink:
-			if _, err = linkStmt.ExecContext(ctx, it.args...); err == nil {
-				_, err = updPf.ExecContext(ctx, it.args[0], it.args[1])
+			if err = linkStmt.exec(it.args...); err == nil {
+				err = updPf.exec(it.args[0], it.args[1])
 			}
 		}
 		if err != nil {
