@@ -287,6 +287,10 @@ type conn struct {
 	tentPkts  int
 	held      []heldItem
 	heldBytes int
+	// resetAt is when a RST was seen. The connection stays open while
+	// bytes sent before it are known to be missing (reordered after it in
+	// the capture), until they arrive, a later sweep or the end of input.
+	resetAt time.Time
 }
 
 const histSize = 512 // per direction; bounds memory at 2 KiB per connection
@@ -321,8 +325,8 @@ func (a *Assembler) Add(seg *packet.Segment, pkt int64, t time.Time) {
 	}
 	if c != nil && syn && seg.Flags&packet.FlagACK == 0 {
 		h := &c.half[c.dirOf(srcIsA)]
-		if h.synSeen && h.isn != seg.Seq {
-			a.close(c, t) // port reuse without a visible close
+		if h.synSeen && h.isn != seg.Seq || !c.resetAt.IsZero() {
+			a.close(c, t) // port reuse without a visible close, or after a RST
 			delete(a.conns, key)
 			c = nil
 		}
@@ -388,17 +392,39 @@ func (a *Assembler) Add(seg *packet.Segment, pkt int64, t time.Time) {
 	if seg.Flags&packet.FlagFIN != 0 && h.started && !h.fin {
 		h.fin, h.finSeq = true, dataSeq+uint32(len(seg.Payload)+seg.Missing)
 	}
-	if seg.Flags&packet.FlagRST != 0 {
-		a.close(c, t)
-		return
+	if seg.Flags&packet.FlagRST != 0 && c.resetAt.IsZero() {
+		c.resetAt = t
+		// A RST's sequence number is where its sender's stream ended: a
+		// RST beyond the bytes seen means some are still to come (or
+		// lost). It then ends the stream the way a FIN does.
+		end := seg.Seq
+		if h.fin && end == h.finSeq+1 {
+			end = h.finSeq
+		}
+		if h.started && !h.fin && after(end, h.next) && end-h.next <= maxAckLead {
+			h.fin, h.finSeq = true, end
+		}
 	}
 	a.checkHoles(c, t)
 	if h.fin && h.next == h.finSeq && len(h.ooo) == 0 {
 		h.done = true
 	}
-	if c.half[0].done && c.half[1].done {
+	if c.half[0].done && c.half[1].done || !c.resetAt.IsZero() && !c.missingBeforeReset() {
 		a.close(c, t)
 	}
+}
+
+// missingBeforeReset reports bytes known to be missing in either direction
+// of a reset connection: buffered beyond a hole, acknowledged by the peer,
+// or before the end its FIN or RST marked.
+func (c *conn) missingBeforeReset() bool {
+	for d := range c.half {
+		h := &c.half[d]
+		if len(h.ooo) > 0 || h.ackBeyond || h.fin && after(h.finSeq, h.next) {
+			return true
+		}
+	}
+	return false
 }
 
 func (c *conn) dirOf(srcIsA bool) Dir {
@@ -1013,6 +1039,10 @@ func (a *Assembler) sweep(t time.Time) {
 			if t.Sub(c.closedAt) > tombstoneTTL {
 				a.forget(c)
 			}
+		case !c.resetAt.IsZero() && t.Sub(c.resetAt) >= a.opt.ReorderWindow:
+			// What was missing before the RST did not come: close with
+			// the holes reported as gaps.
+			a.close(c, t)
 		case t.Sub(c.info.LastSeen) > a.opt.IdleTimeout:
 			a.c.IdleClosed++
 			c.info.warn("closed after idle timeout (no FIN/RST captured)")

@@ -597,3 +597,72 @@ func TestEarlyReleaseAtTheBufferCapIsRecorded(t *testing.T) {
 		t.Fatalf("early releases %v", r.conn.EarlyReleases)
 	}
 }
+
+// A segment reordered behind the RST that ends its connection is still
+// delivered: the RST's sequence number shows bytes before it are missing,
+// so the connection waits for them instead of closing.
+func TestSegmentReorderedAfterRSTIsKept(t *testing.T) {
+	h := newHarness(Options{})
+	h.handshake()
+	h.send(cli, srv, cISN+1, sISN+1, 0, "GET / HTTP/1.1\r\n\r\n")
+	h.send(srv, cli, sISN+1, cISN+19, 0, "HTTP/1.1 200 OK\r\n")
+	h.send(srv, cli, sISN+23, cISN+19, packet.FlagRST, "") // sent after the next 5 bytes
+	if h.a.Open() != 1 {
+		t.Fatalf("closed at the RST with 5 bytes missing")
+	}
+	h.send(srv, cli, sISN+18, cISN+19, 0, "\r\nhi!")
+	r := h.recs[0]
+	if !r.closed || r.buf[1].String() != "HTTP/1.1 200 OK\r\n\r\nhi!" || len(r.gaps[1]) != 0 {
+		t.Fatalf("closed %v s2c %q gaps %v", r.closed, r.buf[1].String(), r.gaps)
+	}
+	if h.a.Open() != 0 {
+		t.Fatalf("%d open after the missing bytes came", h.a.Open())
+	}
+}
+
+// When the bytes a RST shows missing never come, the connection closes at
+// the next sweep after the reorder window, with the hole as a gap.
+func TestBytesMissingBeforeRSTBecomeAGap(t *testing.T) {
+	h := newHarness(Options{})
+	h.handshake()
+	h.send(cli, srv, cISN+1, sISN+1, 0, "GET / HTTP/1.1\r\n\r\n")
+	h.send(srv, cli, sISN+1, cISN+19, 0, "HTTP/1.1 200 OK\r\n")
+	h.send(srv, cli, sISN+23, cISN+19, packet.FlagRST, "")
+	h.a.Sweep(h.t.Add(h.a.Options().ReorderWindow / 2))
+	if r := h.recs[0]; r.closed {
+		t.Fatal("closed before the reorder window passed")
+	}
+	h.a.Sweep(h.t.Add(h.a.Options().ReorderWindow))
+	r := h.recs[0]
+	if !r.closed || len(r.gaps[1]) != 1 || r.gaps[1][0] != 5 || h.a.Open() != 0 {
+		t.Fatalf("closed %v gaps %v open %d", r.closed, r.gaps, h.a.Open())
+	}
+}
+
+// A RST with nothing missing closes at once, also one sent after the
+// sender's FIN (its sequence number is the FIN's plus one); a fresh SYN
+// on the 4-tuple of a connection still waiting after its RST starts a new
+// connection.
+func TestRSTClosesAtOnceWhenNothingIsMissing(t *testing.T) {
+	h := newHarness(Options{})
+	h.handshake()
+	h.send(cli, srv, cISN+1, sISN+1, 0, "GET / HTTP/1.1\r\n\r\n")
+	h.send(srv, cli, sISN+1, cISN+19, packet.FlagFIN, "HTTP/1.1 200 OK\r\n\r\n")
+	h.send(srv, cli, sISN+21, cISN+19, packet.FlagRST, "")
+	if r := h.recs[0]; !r.closed || len(r.gaps[0])+len(r.gaps[1]) != 0 {
+		t.Fatalf("closed %v gaps %v", r.closed, r.gaps)
+	}
+
+	h = newHarness(Options{})
+	h.handshake()
+	h.send(cli, srv, cISN+1, sISN+1, 0, "GET / HTTP/1.1\r\n\r\n")
+	h.send(cli, srv, cISN+40, sISN+1, packet.FlagRST, "") // 21 client bytes missing
+	h.send(cli, srv, 9000, 0, packet.FlagSYN, "")
+	h.send(srv, cli, 7000, 9001, packet.FlagSYN, "")
+	if len(h.recs) != 2 || !h.recs[0].closed || len(h.recs[0].gaps[0]) != 1 || h.recs[0].gaps[0][0] != 21 {
+		t.Fatalf("%d connections, first closed %v gaps %v", len(h.recs), h.recs[0].closed, h.recs[0].gaps)
+	}
+	if h.a.Open() != 1 {
+		t.Fatalf("%d open, want the new connection", h.a.Open())
+	}
+}
