@@ -10,18 +10,25 @@ import (
 	"time"
 )
 
-// Text, blob, float, bool and NULL arguments bind as database/sql would
-// bind them, and every column type reads back.
-func TestRawConnBindsAndReadsEveryType(t *testing.T) {
-	ctx := context.Background()
+// streamingConn returns a pooled read connection of a new store.
+func streamingConn(t *testing.T) *rawConn {
+	t.Helper()
 	s := openTemp(t)
 	c, err := s.rawConn()
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer s.putRawConn(c)
+	t.Cleanup(func() { s.putRawConn(c) })
+	return c
+}
+
+// Text, blob, float, bool and NULL arguments bind as database/sql would
+// bind them, and every column type reads back.
+func TestRawConnBindsAndReadsEveryType(t *testing.T) {
+	ctx := context.Background()
+	c := streamingConn(t)
 	var got []string
-	err = c.query(ctx, `SELECT ?1, typeof(?1), ?2, typeof(?2), ?3, ?4, ?5 IS NULL, ?6, length(?6)`,
+	err := c.query(ctx, `SELECT ?1, typeof(?1), ?2, typeof(?2), ?3, ?4, ?5 IS NULL, ?6, length(?6)`,
 		[]any{"a\x00b€", []byte{0, 1, 2}, 2.5, true, nil, ""}, func(r rawRow) error {
 			got = append(got, r.text(0), r.text(1), string(r.blob(2)), r.text(3), r.text(4))
 			if r.int64(5) != 1 || r.int64(6) != 1 || r.isNull(7) || r.text(7) != "" || r.int64(8) != 0 {
@@ -41,13 +48,8 @@ func TestRawConnBindsAndReadsEveryType(t *testing.T) {
 // SQL errors name SQLite's message; the connection stays usable.
 func TestRawConnReportsErrorsAndStaysUsable(t *testing.T) {
 	ctx := context.Background()
-	s := openTemp(t)
-	c, err := s.rawConn()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.putRawConn(c)
-	err = c.query(ctx, `SELECT nope FROM exchanges`, nil, func(rawRow) error { return nil })
+	c := streamingConn(t)
+	err := c.query(ctx, `SELECT nope FROM exchanges`, nil, func(rawRow) error { return nil })
 	if err == nil || !strings.Contains(err.Error(), "no such column: nope") {
 		t.Fatalf("err = %v", err)
 	}
@@ -64,16 +66,11 @@ func TestRawConnReportsErrorsAndStaysUsable(t *testing.T) {
 // A step that runs long without producing a row (a filter that matches
 // nothing in a big table) ends when the context does.
 func TestRawConnInterruptsALongStepWhenTheContextEnds(t *testing.T) {
-	s := openTemp(t)
-	c, err := s.rawConn()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.putRawConn(c)
+	c := streamingConn(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
 	defer cancel()
 	start := time.Now()
-	err = c.query(ctx, `WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i+1 FROM n) SELECT i FROM n WHERE i < 0`,
+	err := c.query(ctx, `WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i+1 FROM n) SELECT i FROM n WHERE i < 0`,
 		nil, func(rawRow) error { t.Error("row"); return nil })
 	if !errors.Is(err, context.DeadlineExceeded) {
 		t.Fatalf("err = %v", err)

@@ -598,15 +598,22 @@ func TestEarlyReleaseAtTheBufferCapIsRecorded(t *testing.T) {
 	}
 }
 
-// A segment reordered behind the RST that ends its connection is still
-// delivered: the RST's sequence number shows bytes before it are missing,
-// so the connection waits for them instead of closing.
-func TestSegmentReorderedAfterRSTIsKept(t *testing.T) {
+// resetWithFiveBytesMissing: the server's RST comes 5 bytes beyond the
+// response bytes captured so far.
+func resetWithFiveBytesMissing() *harness {
 	h := newHarness(Options{})
 	h.handshake()
 	h.send(cli, srv, cISN+1, sISN+1, 0, "GET / HTTP/1.1\r\n\r\n")
 	h.send(srv, cli, sISN+1, cISN+19, 0, "HTTP/1.1 200 OK\r\n")
-	h.send(srv, cli, sISN+23, cISN+19, packet.FlagRST, "") // sent after the next 5 bytes
+	h.send(srv, cli, sISN+23, cISN+19, packet.FlagRST, "")
+	return h
+}
+
+// A segment reordered behind the RST that ends its connection is still
+// delivered: the RST's sequence number shows bytes before it are missing,
+// so the connection waits for them instead of closing.
+func TestSegmentReorderedAfterRSTIsKept(t *testing.T) {
+	h := resetWithFiveBytesMissing()
 	if h.a.Open() != 1 {
 		t.Fatalf("closed at the RST with 5 bytes missing")
 	}
@@ -623,11 +630,7 @@ func TestSegmentReorderedAfterRSTIsKept(t *testing.T) {
 // When the bytes a RST shows missing never come, the connection closes at
 // the next sweep after the reorder window, with the hole as a gap.
 func TestBytesMissingBeforeRSTBecomeAGap(t *testing.T) {
-	h := newHarness(Options{})
-	h.handshake()
-	h.send(cli, srv, cISN+1, sISN+1, 0, "GET / HTTP/1.1\r\n\r\n")
-	h.send(srv, cli, sISN+1, cISN+19, 0, "HTTP/1.1 200 OK\r\n")
-	h.send(srv, cli, sISN+23, cISN+19, packet.FlagRST, "")
+	h := resetWithFiveBytesMissing()
 	h.a.Sweep(h.t.Add(h.a.Options().ReorderWindow / 2))
 	if r := h.recs[0]; r.closed {
 		t.Fatal("closed before the reorder window passed")
