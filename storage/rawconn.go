@@ -126,6 +126,7 @@ func (c *rawConn) exec(sql string) error {
 type rawStmt struct {
 	c        *rawConn
 	stmt     uintptr
+	params   int // every exec binds all: none may keep a pointer into a freed arena
 	arena    uintptr
 	arenaCap int
 }
@@ -144,7 +145,9 @@ func (c *rawConn) prepare(sql string) (*rawStmt, error) {
 	if rc := sqlite3.Xsqlite3_prepare_v2(c.tls, c.db, z, -1, pstmt, 0); rc != sqlite3.SQLITE_OK {
 		return nil, c.errorf(rc)
 	}
-	return &rawStmt{c: c, stmt: *(*uintptr)(cMem(pstmt))}, nil
+	st := &rawStmt{c: c, stmt: *(*uintptr)(cMem(pstmt))}
+	st.params = int(sqlite3.Xsqlite3_bind_parameter_count(c.tls, st.stmt))
+	return st, nil
 }
 
 func (s *rawStmt) close() {
@@ -175,6 +178,9 @@ func basicValue(a any) (any, error) {
 // exec binds args, runs the statement to its end and resets it.
 func (s *rawStmt) exec(args ...any) error {
 	tls, stmt := s.c.tls, s.stmt
+	if len(args) != s.params {
+		return fmt.Errorf("sqlite: %d arguments for %d parameters", len(args), s.params)
+	}
 	need := 1 // the arena is never empty: a zero-length text needs a non-NULL pointer
 	for i, a := range args {
 		v, err := basicValue(a)

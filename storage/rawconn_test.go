@@ -156,6 +156,9 @@ func TestRawStmtBindsWhatTheWriterHandsIt(t *testing.T) {
 	if err := st.exec(1, struct{}{}); err == nil || !strings.Contains(err.Error(), "argument 2") {
 		t.Fatalf("unsupported type: %v", err)
 	}
+	if err := st.exec(1); err == nil || !strings.Contains(err.Error(), "1 arguments for 2 parameters") {
+		t.Fatalf("too few arguments: %v", err)
+	}
 	// A constraint error names SQLite's message and leaves the statement usable.
 	if err := c.exec(`CREATE UNIQUE INDEX t_i ON t(i)`); err != nil {
 		t.Fatal(err)
