@@ -267,20 +267,48 @@ func (s *Store) ExchangeIDs(ctx context.Context, q Query) ([]int64, error) {
 
 // queryIDs runs a query whose single column is an id.
 func (s *Store) queryIDs(ctx context.Context, query string, args ...any) ([]int64, error) {
-	rows, err := s.db.QueryContext(ctx, query, args...)
+	return s.IDs(ctx, query, args...)
+}
+
+// IDs runs a read-only query whose first column is an id and returns the
+// ids in its order, streamed on a connection of the Store's own (a UI
+// listing a million exchanges reads them ~2x faster than through DB()).
+func (s *Store) IDs(ctx context.Context, query string, args ...any) ([]int64, error) {
+	c, err := s.rawConn()
 	if err != nil {
 		return nil, err
 	}
-	defer rows.Close()
+	defer s.putRawConn(c)
 	var ids []int64
-	for rows.Next() {
-		var id int64
-		if err := rows.Scan(&id); err != nil {
-			return nil, err
-		}
-		ids = append(ids, id)
+	err = c.query(ctx, query, args, func(r rawRow) error {
+		ids = append(ids, r.int64(0))
+		return nil
+	})
+	if err != nil {
+		return nil, err
 	}
-	return ids, rows.Err()
+	return ids, nil
+}
+
+// ShallowColumns are what EachShallow reads: enough for a filter on the
+// request line and status (URL, method, host, status).
+const ShallowColumns = `e.id, e.method, e.scheme, e.host, e.port, e.path, e.query, e.status`
+
+// EachShallow streams ShallowColumns of the exchanges that tail selects
+// (the SQL after "FROM exchanges e": WHERE, ORDER BY) into one reused
+// Exchange: fn must not keep it.
+func (s *Store) EachShallow(ctx context.Context, tail string, args []any, fn func(*Exchange) error) error {
+	c, err := s.rawConn()
+	if err != nil {
+		return err
+	}
+	defer s.putRawConn(c)
+	var ex Exchange
+	return c.query(ctx, "SELECT "+ShallowColumns+" FROM exchanges e "+tail, args, func(r rawRow) error {
+		ex = Exchange{ID: r.int64(0), Method: r.text(1), Scheme: r.text(2), Host: r.text(3), Port: int(r.int64(4)),
+			Path: r.text(5), Query: r.text(6), Status: int(r.int64(7))}
+		return fn(&ex)
+	})
 }
 
 // ExchangesByID loads the given exchanges, in the order of ids; ids that do

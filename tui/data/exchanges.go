@@ -103,21 +103,8 @@ func (s *Source) IDs(ctx context.Context, f *filter.Expr, order Sort, progress f
 	if f != nil && !f.Exact() && f.Shallow() {
 		return s.shallowIDs(ctx, f, where+orderBy, args, progress)
 	}
-	rows, err := s.st.DB().QueryContext(ctx, "SELECT e.id FROM exchanges e"+where+orderBy, args...)
+	ids, err := s.st.IDs(ctx, "SELECT e.id FROM exchanges e"+where+orderBy, args...)
 	if err != nil {
-		return nil, fmt.Errorf("list exchanges: %w", err)
-	}
-	ids := make([]int64, 0, 1024)
-	for rows.Next() {
-		var id int64
-		if err := rows.Scan(&id); err != nil {
-			rows.Close()
-			return nil, err
-		}
-		ids = append(ids, id)
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("list exchanges: %w", err)
 	}
 	if f == nil || f.Exact() {
@@ -153,30 +140,25 @@ func (s *Source) IDs(ctx context.Context, f *filter.Expr, order Sort, progress f
 // (filter.Expr.Shallow) on those columns alone, streamed in list order:
 // no headers to decode, one query.
 func (s *Source) shallowIDs(ctx context.Context, f *filter.Expr, tail string, args []any, progress func(int)) ([]int64, error) {
-	rows, err := s.st.DB().QueryContext(ctx, "SELECT e.id, e.method, e.scheme, e.host, e.port, e.path, e.query, e.status FROM exchanges e"+tail, args...)
-	if err != nil {
-		return nil, fmt.Errorf("filter exchanges: %w", err)
-	}
-	defer rows.Close()
 	var ids []int64
-	var ex storage.Exchange
 	checked := 0
-	for rows.Next() {
-		if err := rows.Scan(&ex.ID, &ex.Method, &ex.Scheme, &ex.Host, &ex.Port, &ex.Path, &ex.Query, &ex.Status); err != nil {
-			return nil, err
-		}
-		if f.Match(&ex) {
+	err := s.st.EachShallow(ctx, tail, args, func(ex *storage.Exchange) error {
+		if f.Match(ex) {
 			ids = append(ids, ex.ID)
 		}
 		checked++
 		if progress != nil && checked%4096 == 0 {
 			progress(checked)
 		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("filter exchanges: %w", err)
 	}
 	if progress != nil {
 		progress(checked)
 	}
-	return ids, rows.Err()
+	return ids, nil
 }
 
 // FindingRefs returns, per exchange, the findings it supports (for Go-side
