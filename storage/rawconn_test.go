@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"math"
 	"strings"
 	"testing"
@@ -188,5 +189,35 @@ func TestRawConnBusyIsRecognised(t *testing.T) {
 	err = c.exec(`BEGIN IMMEDIATE`)
 	if !isBusy(err) {
 		t.Fatalf("err = %v, want busy", err)
+	}
+}
+
+// EachShallow fills the request-line columns of each selected exchange,
+// in the order the tail asks for; IDs returns the ids of its query.
+func TestEachShallowAndIDs(t *testing.T) {
+	ctx := context.Background()
+	s := openTemp(t)
+	exs := samples(3)
+	exs[1].Method, exs[1].Status, exs[1].Path, exs[1].Query = "POST", 404, "/v2/x", ""
+	ids := storeSamples(t, s, exs, nil)
+	var got []string
+	err := s.EachShallow(ctx, "WHERE e.status >= ? ORDER BY e.id DESC", []any{200}, func(ex *Exchange) error {
+		got = append(got, fmt.Sprintf("%d %s %s %d", ex.ID, ex.Method, ex.URL(), ex.Status))
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{
+		fmt.Sprintf("%d GET https://api.example.com/v1/user?id=7 200", ids[2]),
+		fmt.Sprintf("%d POST https://api.example.com/v2/x 404", ids[1]),
+		fmt.Sprintf("%d GET https://api.example.com/v1/user?id=7 200", ids[0]),
+	}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Fatalf("got\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+	only, err := s.IDs(ctx, `SELECT id FROM exchanges WHERE status = ?`, 404)
+	if err != nil || len(only) != 1 || only[0] != ids[1] {
+		t.Fatalf("IDs = %v, %v", only, err)
 	}
 }
