@@ -221,3 +221,11 @@ func TestEachShallowAndIDs(t *testing.T) {
 		t.Fatalf("IDs = %v, %v", only, err)
 	}
 }
+
+// A file that cannot be opened is SQLite's error, not a crash.
+func TestRawConnOpenFailure(t *testing.T) {
+	_, err := openRawConn(t.TempDir()+"/missing/x.db", 10)
+	if err == nil || !strings.Contains(err.Error(), "unable to open") {
+		t.Fatalf("err = %v", err)
+	}
+}

@@ -13,9 +13,9 @@ import (
 // and go on parsing while a goroutine inserts them, one transaction per
 // batch, with prepared statements, on a connection driven through SQLite's
 // API directly (rawConn): binding 46 columns a row through database/sql
-// and the driver cost more than SQLite's own work on the row. It assigns exchange IDs itself at
-// Exchange time so that ingestors can link records (a preflight to its
-// actual request) before they reach the database.
+// and the driver cost more than SQLite's own work on the row. It assigns
+// exchange IDs itself at Exchange time so that ingestors can link records
+// (a preflight to its actual request) before they reach the database.
 //
 // A Store has at most one Writer at a time; a second NewWriter waits.
 // Two processes writing one database at once are not supported.
