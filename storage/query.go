@@ -149,11 +149,11 @@ func (sc *exchangeScanner) scanRaw(r rawRow, ex *Exchange) error {
 func (sc *exchangeScanner) finish(ex *Exchange) error {
 	*ex = sc.row
 	var err error
+	// scanRaw copied the bodies out of SQLite's memory: fresh per row.
 	if sc.withBody && len(sc.body) > 0 {
-		ex.RequestBody = append([]byte(nil), sc.body...)
+		ex.RequestBody = sc.body
 	}
 	if sc.withBodies {
-		// scanRaw copied them out of SQLite's memory: fresh per row.
 		ex.RequestBody, ex.ResponseBody = sc.reqBody, sc.respBody
 	}
 	ex.StreamID = uint32(sc.streamID)
@@ -258,16 +258,11 @@ func (s *Store) Exchanges(ctx context.Context, q Query, fn func(*Exchange) error
 // UI pages through with ExchangesByID.
 func (s *Store) ExchangeIDs(ctx context.Context, q Query) ([]int64, error) {
 	query, args := q.sql("e.id")
-	ids, err := s.queryIDs(ctx, query, args...)
+	ids, err := s.IDs(ctx, query, args...)
 	if err != nil {
 		return nil, fmt.Errorf("query exchange ids: %w", err)
 	}
 	return ids, nil
-}
-
-// queryIDs runs a query whose single column is an id.
-func (s *Store) queryIDs(ctx context.Context, query string, args ...any) ([]int64, error) {
-	return s.IDs(ctx, query, args...)
 }
 
 // IDs runs a read-only query whose first column is an id and returns the
@@ -358,7 +353,7 @@ func (s *Store) Exchange(ctx context.Context, id int64) (*Exchange, error) {
 
 // Actuals returns the ids of the actual requests linked to a preflight.
 func (s *Store) Actuals(ctx context.Context, preflightID int64) ([]int64, error) {
-	return s.queryIDs(ctx, `SELECT actual_id FROM pairings WHERE preflight_id = ? ORDER BY actual_id`, preflightID)
+	return s.IDs(ctx, `SELECT actual_id FROM pairings WHERE preflight_id = ? ORDER BY actual_id`, preflightID)
 }
 
 // ActualsAll returns every preflight → actual ids link (for listings).
