@@ -65,11 +65,12 @@ type batch struct {
 }
 
 // prefetch runs produce on its own goroutine, so that decoding rows from
-// SQLite, and scanning their headers (analyze.Scan) when the analyzer lags,
-// run on one core while the analyzer works on the other. next yields what produce emitted, then
-// io.EOF or produce's error; stop ends the producer early and waits for
-// it. Batches go back to the producer once the analyzer has moved past
-// them, so their Scans' buffers are reused.
+// SQLite, and scanning their headers (analyze.Scan) when the analyzer
+// lags, run on one core while the analyzer works on the other. next
+// yields what produce emitted, then io.EOF or produce's error; stop ends
+// the producer early and waits for it. Batches go back to the producer
+// once the analyzer has moved past them, so their Scans' buffers are
+// reused.
 func prefetch(ctx context.Context, produce func(context.Context, func(*storage.Exchange) error) error) (next func() (*storage.Exchange, *analyze.Scan, error), stop func()) {
 	full := make(chan *batch, prefetchDepth)
 	free := make(chan *batch, prefetchDepth+2)
