@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/corscope/corscope/internal/filter"
+	"github.com/corscope/corscope/internal/synthex"
 	"github.com/corscope/corscope/storage"
 	"github.com/corscope/corscope/tui/internal/fixture"
 )
@@ -147,5 +148,50 @@ func TestRenderRowSanitizesEveryWireCell(t *testing.T) {
 	}
 	if r.Cells[ColFinding] != "H" {
 		t.Errorf("finding mark %q", r.Cells[ColFinding])
+	}
+}
+
+// A Go-side filter over thousands of rows (several read batches) keeps
+// exactly the rows that match, in list order, and reports every row
+// checked; a cancelled context ends it with an error.
+func TestShallowFilterOverManyBatches(t *testing.T) {
+	ctx := context.Background()
+	st, err := storage.Open(filepath.Join(t.TempDir(), "many.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	if _, err := synthex.Fill(ctx, st, 5000); err != nil {
+		t.Fatal(err)
+	}
+	f, err := filter.Parse(`~u "/[a-z]+/[0-9]*7$"`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var want []int64
+	if err := st.Exchanges(ctx, storage.Query{Desc: true}, func(ex *storage.Exchange) error {
+		if f.Match(ex) {
+			want = append(want, ex.ID)
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if len(want) == 0 || len(want) == 5000 {
+		t.Fatalf("the filter keeps %d of 5000 rows: no test", len(want))
+	}
+	src := NewSource(st)
+	checked := 0
+	got, err := src.IDs(ctx, f, Sort{Column: ColTime, Desc: true}, func(n int) { checked = n })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(got, want) || checked != 5000 {
+		t.Fatalf("%d ids (want %d), %d checked", len(got), len(want), checked)
+	}
+	cctx, cancel := context.WithCancel(ctx)
+	cancel()
+	if _, err := src.IDs(cctx, f, Sort{Column: ColTime}, nil); err == nil {
+		t.Fatal("a cancelled filter returned no error")
 	}
 }

@@ -140,20 +140,61 @@ func (s *Source) IDs(ctx context.Context, f *filter.Expr, order Sort, progress f
 // (filter.Expr.Shallow) on those columns alone, streamed in list order:
 // no headers to decode, one query.
 func (s *Source) shallowIDs(ctx context.Context, f *filter.Expr, tail string, args []any, progress func(int)) ([]int64, error) {
+	// Rows are read on one goroutine and matched on this one: a regex over
+	// a million URLs costs about what reading them does.
+	const batchLen = 1024
+	batches := make(chan []storage.Exchange, 4)
+	free := make(chan []storage.Exchange, 6)
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var readErr error
+	go func() {
+		defer close(batches)
+		b := make([]storage.Exchange, 0, batchLen)
+		send := func() error {
+			select {
+			case batches <- b:
+			case <-ctx.Done():
+				return ctx.Err()
+			}
+			select {
+			case b = <-free:
+				b = b[:0]
+			default:
+				b = make([]storage.Exchange, 0, batchLen)
+			}
+			return nil
+		}
+		readErr = s.st.EachShallow(ctx, tail, args, func(ex *storage.Exchange) error {
+			if b = append(b, *ex); len(b) == batchLen {
+				return send()
+			}
+			return nil
+		})
+		if readErr == nil && len(b) > 0 {
+			readErr = send()
+		}
+	}()
 	var ids []int64
 	checked := 0
-	err := s.st.EachShallow(ctx, tail, args, func(ex *storage.Exchange) error {
-		if f.Match(ex) {
-			ids = append(ids, ex.ID)
+	for b := range batches {
+		for i := range b {
+			if f.Match(&b[i]) {
+				ids = append(ids, b[i].ID)
+			}
 		}
-		checked++
-		if progress != nil && checked%4096 == 0 {
-			progress(checked)
+		if progress != nil && (checked+len(b))/4096 != checked/4096 {
+			progress(checked + len(b))
 		}
-		return nil
-	})
-	if err != nil {
-		return nil, fmt.Errorf("filter exchanges: %w", err)
+		checked += len(b)
+		select {
+		case free <- b:
+		default:
+		}
+	}
+	// batches is closed: the reader is done and readErr is set.
+	if readErr != nil {
+		return nil, fmt.Errorf("filter exchanges: %w", readErr)
 	}
 	if progress != nil {
 		progress(checked)
