@@ -53,23 +53,37 @@ func openRaw(path string, busyTimeoutMS int, mode int32) (_ *rawConn, err error)
 			c.close()
 		}
 	}()
-	name, err := libc.CString(path)
+	c.db, err = c.callOut(path, func(name, pdb uintptr) int32 {
+		return sqlite3.Xsqlite3_open_v2(c.tls, name, pdb, mode|sqlite3.SQLITE_OPEN_NOMUTEX, 0)
+	})
 	if err != nil {
 		return nil, err
-	}
-	defer libc.Xfree(c.tls, name)
-	pdb, err := c.malloc(int(unsafe.Sizeof(uintptr(0))))
-	if err != nil {
-		return nil, err
-	}
-	defer libc.Xfree(c.tls, pdb)
-	rc := sqlite3.Xsqlite3_open_v2(c.tls, name, pdb, mode|sqlite3.SQLITE_OPEN_NOMUTEX, 0)
-	c.db = *(*uintptr)(cMem(pdb))
-	if rc != sqlite3.SQLITE_OK {
-		return nil, c.errorf(rc)
 	}
 	sqlite3.Xsqlite3_busy_timeout(c.tls, c.db, int32(busyTimeoutMS))
 	return c, nil
+}
+
+// callOut calls f with s as a C string and a pointer-sized out parameter,
+// and returns what f stored there; a result code other than SQLITE_OK is
+// an error (the out value is still returned: open sets it on failure too).
+func (c *rawConn) callOut(s string, f func(z, out uintptr) int32) (uintptr, error) {
+	z, err := libc.CString(s)
+	if err != nil {
+		return 0, err
+	}
+	defer libc.Xfree(c.tls, z)
+	out, err := c.malloc(int(unsafe.Sizeof(uintptr(0))))
+	if err != nil {
+		return 0, err
+	}
+	defer libc.Xfree(c.tls, out)
+	*(*uintptr)(cMem(out)) = 0
+	rc := f(z, out)
+	v := *(*uintptr)(cMem(out))
+	if rc != sqlite3.SQLITE_OK {
+		return v, c.errorf(rc)
+	}
+	return v, nil
 }
 
 func (c *rawConn) malloc(n int) (uintptr, error) {
@@ -134,20 +148,16 @@ type rawStmt struct {
 }
 
 func (c *rawConn) prepare(sql string) (*rawStmt, error) {
-	z, err := libc.CString(sql)
+	stmt, err := c.callOut(sql, func(z, pstmt uintptr) int32 {
+		return sqlite3.Xsqlite3_prepare_v2(c.tls, c.db, z, -1, pstmt, 0)
+	})
 	if err != nil {
 		return nil, err
 	}
-	defer libc.Xfree(c.tls, z)
-	pstmt, err := c.malloc(int(unsafe.Sizeof(uintptr(0))))
-	if err != nil {
-		return nil, err
+	st := &rawStmt{c: c, stmt: stmt}
+	if st.stmt == 0 {
+		return nil, errors.New("sqlite: empty query")
 	}
-	defer libc.Xfree(c.tls, pstmt)
-	if rc := sqlite3.Xsqlite3_prepare_v2(c.tls, c.db, z, -1, pstmt, 0); rc != sqlite3.SQLITE_OK {
-		return nil, c.errorf(rc)
-	}
-	st := &rawStmt{c: c, stmt: *(*uintptr)(cMem(pstmt))}
 	st.params = int(sqlite3.Xsqlite3_bind_parameter_count(c.tls, st.stmt))
 	return st, nil
 }
@@ -179,6 +189,25 @@ func basicValue(a any) (any, error) {
 
 // exec binds args, runs the statement to its end and resets it.
 func (s *rawStmt) exec(args ...any) error {
+	if err := s.bind(args); err != nil {
+		return err
+	}
+	tls, stmt := s.c.tls, s.stmt
+	rc := sqlite3.Xsqlite3_step(tls, stmt)
+	for rc == sqlite3.SQLITE_ROW {
+		rc = sqlite3.Xsqlite3_step(tls, stmt)
+	}
+	// reset returns the step's error code again; the message is the step's.
+	sqlite3.Xsqlite3_reset(tls, stmt)
+	if rc != sqlite3.SQLITE_DONE {
+		return s.c.errorf(rc)
+	}
+	return nil
+}
+
+// bind binds args (as database/sql would convert them) to every parameter
+// of the statement, copying text and blobs into the statement's buffer.
+func (s *rawStmt) bind(args []any) error {
 	tls, stmt := s.c.tls, s.stmt
 	if len(args) != s.params {
 		return fmt.Errorf("sqlite: %d arguments for %d parameters", len(args), s.params)
@@ -201,7 +230,7 @@ func (s *rawStmt) exec(args ...any) error {
 			libc.Xfree(tls, s.arena)
 			s.arena, s.arenaCap = 0, 0
 		}
-		n := max(need, 2*s.arenaCap, 64<<10)
+		n := max(need, 2*s.arenaCap, 4<<10)
 		p, err := s.c.malloc(n)
 		if err != nil {
 			return err
@@ -250,15 +279,6 @@ func (s *rawStmt) exec(args ...any) error {
 			sqlite3.Xsqlite3_reset(tls, stmt)
 			return fmt.Errorf("argument %d: %w", i+1, s.c.errorf(rc))
 		}
-	}
-	rc := sqlite3.Xsqlite3_step(tls, stmt)
-	for rc == sqlite3.SQLITE_ROW {
-		rc = sqlite3.Xsqlite3_step(tls, stmt)
-	}
-	// reset returns the step's error code again; the message is the step's.
-	sqlite3.Xsqlite3_reset(tls, stmt)
-	if rc != sqlite3.SQLITE_DONE {
-		return s.c.errorf(rc)
 	}
 	return nil
 }
@@ -321,33 +341,15 @@ func (c *rawConn) query(ctx context.Context, query string, args []any, fn func(r
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	zSQL, err := libc.CString(query)
+	st, err := c.prepare(query)
 	if err != nil {
 		return err
 	}
-	defer libc.Xfree(c.tls, zSQL)
-	pstmt, err := c.malloc(int(unsafe.Sizeof(uintptr(0))))
-	if err != nil {
+	defer st.close()
+	if err := st.bind(args); err != nil {
 		return err
 	}
-	defer libc.Xfree(c.tls, pstmt)
-	if rc := sqlite3.Xsqlite3_prepare_v2(c.tls, c.db, zSQL, -1, pstmt, 0); rc != sqlite3.SQLITE_OK {
-		return c.errorf(rc)
-	}
-	stmt := *(*uintptr)(cMem(pstmt))
-	if stmt == 0 {
-		return errors.New("sqlite: empty query")
-	}
-	var allocs []uintptr // bound text and blobs, freed after the statement
-	defer func() {
-		sqlite3.Xsqlite3_finalize(c.tls, stmt)
-		for _, p := range allocs {
-			libc.Xfree(c.tls, p)
-		}
-	}()
-	if allocs, err = c.bind(stmt, args); err != nil {
-		return err
-	}
+	stmt := st.stmt
 
 	// The interrupt runs on the goroutine that watches ctx, with a TLS of
 	// its own (a TLS is not safe for concurrent use); the lock keeps it
@@ -390,58 +392,4 @@ func (c *rawConn) query(ctx context.Context, query string, args []any, fn func(r
 			return err
 		}
 	}
-}
-
-// bind binds args as database/sql would convert them, and returns the C
-// memory to free once the statement is finalized.
-func (c *rawConn) bind(stmt uintptr, args []any) (allocs []uintptr, err error) {
-	for i, a := range args {
-		v, err := driver.DefaultParameterConverter.ConvertValue(a)
-		if err != nil {
-			return allocs, fmt.Errorf("argument %d: %w", i+1, err)
-		}
-		idx := int32(i + 1)
-		var rc int32
-		switch x := v.(type) {
-		case nil:
-			rc = sqlite3.Xsqlite3_bind_null(c.tls, stmt, idx)
-		case int64:
-			rc = sqlite3.Xsqlite3_bind_int64(c.tls, stmt, idx, x)
-		case float64:
-			rc = sqlite3.Xsqlite3_bind_double(c.tls, stmt, idx, x)
-		case bool:
-			var b int64
-			if x {
-				b = 1
-			}
-			rc = sqlite3.Xsqlite3_bind_int64(c.tls, stmt, idx, b)
-		case string, []byte:
-			var data []byte
-			if s, ok := x.(string); ok {
-				data = []byte(s)
-			} else {
-				data = x.([]byte)
-			}
-			if len(data) > math.MaxInt32 {
-				return allocs, fmt.Errorf("argument %d: too long", i+1)
-			}
-			p, err := c.malloc(len(data) + 1)
-			if err != nil {
-				return allocs, err
-			}
-			allocs = append(allocs, p)
-			copy(unsafe.Slice((*byte)(cMem(p)), len(data)), data)
-			if _, ok := x.(string); ok {
-				rc = sqlite3.Xsqlite3_bind_text(c.tls, stmt, idx, p, int32(len(data)), 0)
-			} else {
-				rc = sqlite3.Xsqlite3_bind_blob(c.tls, stmt, idx, p, int32(len(data)), 0)
-			}
-		default:
-			return allocs, fmt.Errorf("argument %d: unsupported type %T", i+1, v)
-		}
-		if rc != sqlite3.SQLITE_OK {
-			return allocs, c.errorf(rc)
-		}
-	}
-	return allocs, nil
 }

@@ -58,6 +58,13 @@ func TestRawConnReportsErrorsAndStaysUsable(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "argument 1") {
 		t.Fatalf("unsupported argument: err = %v", err)
 	}
+	err = c.query(ctx, `SELECT ?, ?`, []any{1}, func(rawRow) error { return nil })
+	if err == nil || !strings.Contains(err.Error(), "1 arguments for 2 parameters") {
+		t.Fatalf("too few arguments: err = %v", err)
+	}
+	if err = c.query(ctx, ` -- nothing`, nil, func(rawRow) error { return nil }); err == nil {
+		t.Fatal("an empty query succeeded")
+	}
 	n := 0
 	if err := c.query(ctx, `SELECT 1 UNION ALL SELECT 2`, nil, func(r rawRow) error { n += int(r.int64(0)); return nil }); err != nil || n != 3 {
 		t.Fatalf("after errors: n = %d, err = %v", n, err)
