@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strings"
 	"time"
+	"unsafe"
 )
 
 // Analysis is everything one analyzer run decided.
@@ -21,84 +22,123 @@ type Analysis struct {
 }
 
 // SaveAnalysis replaces the previous run's findings, pairings, verdicts and
-// host policies with a's, in one transaction, and sets a.Run.ID.
+// host policies with a's, in one transaction, and sets a.Run.ID. It writes
+// on a connection of its own driven through SQLite's API (rawConn), as the
+// Writer does: a million exchanges' pairings and finding ids bind faster.
 func (s *Store) SaveAnalysis(ctx context.Context, a *Analysis) error {
-	tx, err := s.db.BeginTx(ctx, nil)
+	if err := s.saveAnalysis(ctx, a); err != nil {
+		return fmt.Errorf("save analysis: %w", err)
+	}
+	return nil
+}
+
+func (s *Store) saveAnalysis(ctx context.Context, a *Analysis) error {
+	c, err := openRawWriteConn(s.file, s.busyMS)
 	if err != nil {
 		return err
 	}
-	defer tx.Rollback()
+	defer c.close()
+	if err := c.exec(`BEGIN IMMEDIATE`); err != nil {
+		return err
+	}
+	committed := false
+	defer func() {
+		if !committed {
+			_ = c.exec(`ROLLBACK`)
+		}
+	}()
 	if a.Run.Started.IsZero() {
 		a.Run.Started = time.Now().UTC()
 	}
 	if a.Run.Finished.IsZero() {
 		a.Run.Finished = time.Now().UTC()
 	}
-	stats, _ := json.Marshal(a.Run.Stats)
-	for _, q := range []string{
-		`DELETE FROM findings`, `DELETE FROM runs`, `DELETE FROM verdict_blocks`,
-		`DELETE FROM host_policies`, `DELETE FROM pairings`,
-	} {
-		if _, err := tx.ExecContext(ctx, q); err != nil {
-			return fmt.Errorf("save analysis: %w", err)
-		}
-	}
-	res, err := tx.ExecContext(ctx, `INSERT INTO runs (started, finished, version, stats) VALUES (?,?,?,?)`,
-		a.Run.Started.UnixNano(), a.Run.Finished.UnixNano(), a.Run.Version, string(stats))
-	if err != nil {
-		return fmt.Errorf("save analysis: %w", err)
-	}
-	if a.Run.ID, err = res.LastInsertId(); err != nil {
+	if err := c.exec(`DELETE FROM findings; DELETE FROM runs; DELETE FROM verdict_blocks;
+		DELETE FROM host_policies; DELETE FROM pairings`); err != nil {
 		return err
 	}
-	insF, err := tx.PrepareContext(ctx, `INSERT INTO findings (run_id, fingerprint, rule, severity, severity_rank, title,
+	stats, _ := json.Marshal(a.Run.Stats)
+	var runID int64
+	err = c.execOnce(`INSERT INTO runs (started, finished, version, stats) VALUES (?,?,?,?)`,
+		a.Run.Started.UnixNano(), a.Run.Finished.UnixNano(), a.Run.Version, string(stats))
+	if err != nil {
+		return err
+	}
+	runID = c.lastInsertID()
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	insF, err := c.prepare(`INSERT INTO findings (run_id, fingerprint, rule, severity, severity_rank, title,
 		host, endpoint, path_template, method, origin, origin_class, evidence, cwe, remediation, detail, suppressed,
 		exchange_ids) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`)
 	if err != nil {
 		return err
 	}
-	var ids []byte
+	defer insF.close()
+	ids := make([]int64, len(a.Findings))
+	var idList []byte
 	for i := range a.Findings {
 		f := &a.Findings[i]
-		f.RunID = a.Run.ID
-		ids = appendIDList(ids[:0], f.Exchanges)
-		r, err := insF.ExecContext(ctx, f.RunID, f.Fingerprint, f.Rule, f.Severity, SeverityRank(f.Severity), f.Title,
+		idList = appendIDList(idList[:0], f.Exchanges)
+		if err := insF.exec(runID, f.Fingerprint, f.Rule, f.Severity, SeverityRank(f.Severity), f.Title,
 			f.Host, f.Endpoint, f.PathTemplate, f.Method, f.Origin, f.OriginClass, string(mustJSON(nonNil(f.Evidence))),
-			f.CWE, f.Remediation, f.Detail, f.Suppressed, string(ids))
-		if err != nil {
-			return fmt.Errorf("save finding %s: %w", f.Rule, err)
+			f.CWE, f.Remediation, f.Detail, f.Suppressed, unsafeString(idList)); err != nil {
+			return fmt.Errorf("finding %s: %w", f.Rule, err)
 		}
-		if f.ID, err = r.LastInsertId(); err != nil {
-			return err
-		}
+		ids[i] = c.lastInsertID()
+	}
+	if err := ctx.Err(); err != nil {
+		return err
 	}
 	pairings := slices.Clone(a.Pairings)
 	slices.SortFunc(pairings, func(x, y Pairing) int {
 		return cmp.Or(cmp.Compare(x.PreflightID, y.PreflightID), cmp.Compare(x.ActualID, y.ActualID))
 	})
-	ins := newMultiInsert(tx, `INSERT OR REPLACE INTO pairings (preflight_id, actual_id, kind) VALUES `, 3)
+	ins := newMultiInsert(c, `INSERT OR REPLACE INTO pairings (preflight_id, actual_id, kind) VALUES `, 3)
+	defer ins.close()
 	for _, p := range pairings {
-		if err := ins.add(ctx, p.PreflightID, p.ActualID, p.Kind); err != nil {
-			return fmt.Errorf("save pairing: %w", err)
+		if err := ins.add(p.PreflightID, p.ActualID, p.Kind); err != nil {
+			return fmt.Errorf("pairing: %w", err)
 		}
 	}
-	if err := ins.flush(ctx); err != nil {
-		return fmt.Errorf("save pairing: %w", err)
+	if err := ins.flush(); err != nil {
+		return fmt.Errorf("pairing: %w", err)
 	}
-	if err := saveVerdicts(ctx, tx, a.Verdicts); err != nil {
-		return fmt.Errorf("save verdicts: %w", err)
-	}
-	insH, err := tx.PrepareContext(ctx, `INSERT OR REPLACE INTO host_policies (host, policy) VALUES (?,?)`)
+	insV, err := c.prepare(`INSERT INTO verdict_blocks (first_id, data) VALUES (?, ?)`)
 	if err != nil {
 		return err
 	}
+	defer insV.close()
+	if err := saveVerdicts(a.Verdicts, func(first int64, data []byte) error { return insV.exec(first, data) }); err != nil {
+		return fmt.Errorf("verdicts: %w", err)
+	}
+	insH, err := c.prepare(`INSERT OR REPLACE INTO host_policies (host, policy) VALUES (?,?)`)
+	if err != nil {
+		return err
+	}
+	defer insH.close()
 	for _, h := range a.Hosts {
-		if _, err := insH.ExecContext(ctx, h.Host, string(mustJSON(h))); err != nil {
-			return fmt.Errorf("save host policy: %w", err)
+		if err := insH.exec(h.Host, string(mustJSON(h))); err != nil {
+			return fmt.Errorf("host policy: %w", err)
 		}
 	}
-	return tx.Commit()
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if err := c.exec(`COMMIT`); err != nil {
+		return err
+	}
+	committed = true
+	a.Run.ID = runID
+	for i := range a.Findings {
+		a.Findings[i].RunID, a.Findings[i].ID = runID, ids[i]
+	}
+	return nil
 }
+
+// unsafeString views b as a string for the duration of a call that only
+// reads it (binding copies it).
+func unsafeString(b []byte) string { return unsafe.String(unsafe.SliceData(b), len(b)) }
 
 func mustJSON(v any) []byte {
 	b, err := json.Marshal(v)
@@ -179,28 +219,28 @@ func (s *Store) HostPolicies(ctx context.Context) ([]HostPolicy, error) {
 // multiInsert batches rows into INSERT statements of up to multiRows rows:
 // one statement execution per hundred rows instead of per row.
 type multiInsert struct {
-	tx      *sql.Tx
+	c       *rawConn
 	head    string
 	columns int
 	args    []any
-	stmts   map[int]*sql.Stmt
+	stmts   map[int]*rawStmt
 }
 
 const multiRows = 100
 
-func newMultiInsert(tx *sql.Tx, head string, columns int) *multiInsert {
-	return &multiInsert{tx: tx, head: head, columns: columns, stmts: map[int]*sql.Stmt{}}
+func newMultiInsert(c *rawConn, head string, columns int) *multiInsert {
+	return &multiInsert{c: c, head: head, columns: columns, stmts: map[int]*rawStmt{}}
 }
 
-func (m *multiInsert) add(ctx context.Context, row ...any) error {
+func (m *multiInsert) add(row ...any) error {
 	m.args = append(m.args, row...)
 	if len(m.args) == multiRows*m.columns {
-		return m.flush(ctx)
+		return m.flush()
 	}
 	return nil
 }
 
-func (m *multiInsert) flush(ctx context.Context) error {
+func (m *multiInsert) flush() error {
 	rows := len(m.args) / m.columns
 	if rows == 0 {
 		return nil
@@ -208,14 +248,19 @@ func (m *multiInsert) flush(ctx context.Context) error {
 	st, ok := m.stmts[rows]
 	if !ok {
 		tuple := "(" + strings.Repeat("?,", m.columns-1) + "?)"
-		q := m.head + tuple + strings.Repeat(","+tuple, rows-1)
 		var err error
-		if st, err = m.tx.PrepareContext(ctx, q); err != nil {
+		if st, err = m.c.prepare(m.head + tuple + strings.Repeat(","+tuple, rows-1)); err != nil {
 			return err
 		}
 		m.stmts[rows] = st
 	}
-	_, err := st.ExecContext(ctx, m.args...)
+	err := st.exec(m.args...)
 	m.args = m.args[:0]
 	return err
+}
+
+func (m *multiInsert) close() {
+	for _, st := range m.stmts {
+		st.close()
+	}
 }

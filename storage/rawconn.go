@@ -136,6 +136,19 @@ func (c *rawConn) exec(sql string) error {
 	return nil
 }
 
+// execOnce prepares query, runs it once with args and finalizes it.
+func (c *rawConn) execOnce(query string, args ...any) error {
+	st, err := c.prepare(query)
+	if err != nil {
+		return err
+	}
+	defer st.close()
+	return st.exec(args...)
+}
+
+// lastInsertID is the rowid of the connection's latest INSERT.
+func (c *rawConn) lastInsertID() int64 { return sqlite3.Xsqlite3_last_insert_rowid(c.tls, c.db) }
+
 // rawStmt is a prepared statement of a rawConn, executed many times (the
 // Writer's inserts). Text and blob arguments are copied into one C buffer
 // of the statement's own, grown as needed: no allocation per argument.

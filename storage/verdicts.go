@@ -91,7 +91,7 @@ func decodeVerdictBlock(first int64, b []byte, fn func(Verdict) bool) error {
 
 // saveVerdicts writes vs (replacing nothing: the caller emptied the table).
 // A later verdict for the same exchange wins, as an upsert would.
-func saveVerdicts(ctx context.Context, tx *sql.Tx, vs []Verdict) error {
+func saveVerdicts(vs []Verdict, insert func(firstID int64, data []byte) error) error {
 	sorted := slices.Clone(vs)
 	slices.SortStableFunc(sorted, func(x, y Verdict) int { return cmp.Compare(x.ExchangeID, y.ExchangeID) })
 	dedup := sorted[:0]
@@ -102,14 +102,9 @@ func saveVerdicts(ctx context.Context, tx *sql.Tx, vs []Verdict) error {
 		}
 		dedup = append(dedup, v)
 	}
-	ins, err := tx.PrepareContext(ctx, `INSERT INTO verdict_blocks (first_id, data) VALUES (?, ?)`)
-	if err != nil {
-		return err
-	}
-	defer ins.Close()
 	for start := 0; start < len(dedup); start += verdictBlockSize {
 		block := dedup[start:min(start+verdictBlockSize, len(dedup))]
-		if _, err := ins.ExecContext(ctx, block[0].ExchangeID, encodeVerdictBlock(block)); err != nil {
+		if err := insert(block[0].ExchangeID, encodeVerdictBlock(block)); err != nil {
 			return err
 		}
 	}
