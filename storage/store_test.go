@@ -41,24 +41,14 @@ func sampleExchange(i int) *Exchange {
 func TestExchangeRoundTripKeepsHeaderOrderCaseAndDuplicates(t *testing.T) {
 	ctx := context.Background()
 	s := openTemp(t)
-	in := &Input{Path: "x.har", Format: FormatHAR, SHA256: "abc"}
-	if err := s.BeginInput(ctx, in); err != nil {
-		t.Fatal(err)
-	}
-	w, err := s.NewWriter(in.ID, WriterOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
 	want := sampleExchange(1)
-	id := w.Exchange(want)
 	pre := sampleExchange(0)
 	pre.Method = "OPTIONS"
-	preID := w.Exchange(pre)
-	w.Link(Pairing{PreflightID: preID, ActualID: id})
-	w.Connection(&Connection{No: 1, Client: "10.0.0.2:51234", Server: "10.0.0.9:443", TLS: true, ALPN: "h2"})
-	if err := w.Close(); err != nil {
-		t.Fatal(err)
-	}
+	ids := storeSamples(t, s, []*Exchange{want, pre}, func(w *Writer, ids []int64) {
+		w.Link(Pairing{PreflightID: ids[1], ActualID: ids[0]})
+		w.Connection(&Connection{No: 1, Client: "10.0.0.2:51234", Server: "10.0.0.9:443", TLS: true, ALPN: "h2"})
+	})
+	id, preID := ids[0], ids[1]
 	got, err := s.Exchange(ctx, id)
 	if err != nil {
 		t.Fatal(err)

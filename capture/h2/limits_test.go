@@ -145,10 +145,7 @@ func TestHeaderTableOverTheCapIsNamed(t *testing.T) {
 
 func TestHeaderCountCapSaysHowManyWereSkipped(t *testing.T) {
 	w := newWire().start()
-	kv := []string{":method", "GET", ":scheme", "http", ":authority", "a.example", ":path", "/x"}
-	for i := 0; i < 50; i++ {
-		kv = append(kv, fmt.Sprintf("x-h%d", i), "v")
-	}
+	kv := getWithHeaders("/x", 50)
 	w.headers(c2s, 1, true, kv...)
 	w.headers(s2c, 1, true, ":status", "200")
 	w.headers(c2s, 3, true, ":method", "GET", ":scheme", "http", ":authority", "a.example", ":path", "/y")

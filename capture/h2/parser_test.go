@@ -357,10 +357,7 @@ func TestUpgradeSeedsStreamOne(t *testing.T) {
 
 func TestHeaderCapsKeepDecoderInStep(t *testing.T) {
 	w := newWire().start()
-	kv := []string{":method", "GET", ":scheme", "http", ":authority", "a.example", ":path", "/x"}
-	for i := 0; i < 50; i++ {
-		kv = append(kv, fmt.Sprintf("x-h%d", i), "v")
-	}
+	kv := getWithHeaders("/x", 50)
 	w.headers(c2s, 1, true, kv...)
 	w.headers(s2c, 1, true, ":status", "200")
 	w.headers(c2s, 3, true, kv...) // all indexed now
@@ -541,4 +538,14 @@ func TestStreamsOverTheCapAreCountedNotRebuilt(t *testing.T) {
 	if s := p.Stats(); s.UntrackedStreams != 1 || s.MaxOpenStreams != 2 {
 		t.Errorf("stats %+v", s)
 	}
+}
+
+// getWithHeaders is the header list of a GET of path with n extra fields
+// x-h0 … x-h(n-1).
+func getWithHeaders(path string, n int) []string {
+	kv := []string{":method", "GET", ":scheme", "http", ":authority", "a.example", ":path", path}
+	for i := 0; i < n; i++ {
+		kv = append(kv, fmt.Sprintf("x-h%d", i), "v")
+	}
+	return kv
 }

@@ -60,11 +60,7 @@ func (l *liveRun) Write(p []byte) (int, error) {
 // startLive runs a capture on iface filtered to port until stop.
 func startLive(t *testing.T, iface string, port int, write string) *liveRun {
 	t.Helper()
-	st, err := storage.Open(filepath.Join(t.TempDir(), "live.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
+	st := openStore(t, "live.db")
 	ctx, cancel := context.WithCancel(context.Background())
 	l := &liveRun{st: st, cancel: cancel, done: make(chan struct{})}
 	ready := make(chan struct{})
@@ -365,11 +361,7 @@ func TestLiveDecryptsTLSWithAGrowingKeyLog(t *testing.T) {
 	if err := keys.WatchFile(logPath); err != nil {
 		t.Fatal(err)
 	}
-	st, err := storage.Open(filepath.Join(t.TempDir(), "tls.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
+	st := openStore(t, "tls.db")
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	ready := make(chan struct{})
@@ -434,11 +426,7 @@ func TestLiveDecryptsTLSWithAGrowingKeyLog(t *testing.T) {
 func TestLivePausesSlowPeriodicAnalysis(t *testing.T) {
 	skipUnlessPermitted(t)
 	srv := startFixtures(t)
-	st, err := storage.Open(filepath.Join(t.TempDir(), "slow.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
+	st := openStore(t, "slow.db")
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	var mu sync.Mutex
@@ -498,4 +486,16 @@ func TestLivePausesSlowPeriodicAnalysis(t *testing.T) {
 	if !hasFinding(t, st, "cors-reflect-any-credentials") {
 		t.Fatal("final analysis saved no finding")
 	}
+}
+
+// openStore opens a new database in the test's temporary directory,
+// closed when the test ends.
+func openStore(t *testing.T, name string) *storage.Store {
+	t.Helper()
+	st, err := storage.Open(filepath.Join(t.TempDir(), name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	return st
 }

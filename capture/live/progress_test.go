@@ -4,7 +4,6 @@ package live
 
 import (
 	"context"
-	"path/filepath"
 	"sync"
 	"testing"
 	"time"
@@ -63,11 +62,7 @@ func TestProgressPumpNeverWaits(t *testing.T) {
 func TestLiveProgressWhileRunningAddsUpToTheSummary(t *testing.T) {
 	skipUnlessPermitted(t)
 	srv := startFixtures(t)
-	st, err := storage.Open(filepath.Join(t.TempDir(), "progress.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
+	st := openStore(t, "progress.db")
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 
