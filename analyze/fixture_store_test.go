@@ -47,12 +47,7 @@ func TestFixturesThroughTheStore(t *testing.T) {
 			if _, err := ingest.File(ctx, st, in.file, ingest.Options{Keylogs: in.keylogs}); err != nil {
 				t.Fatal(err)
 			}
-			it, err := st.Iterate(ctx, StoreQuery())
-			if err != nil {
-				t.Fatal(err)
-			}
-			res, err := Analyze(ctx, it.Next, Config{})
-			it.Close()
+			res, err := AnalyzeSlice(ctx, storedExchanges(t, st, StoreQuery()), Config{})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -131,9 +126,7 @@ func TestBlockedActualsKeepTheirPreflightLink(t *testing.T) {
 	if err != nil || len(linked) != res.Linked || res.Linked == 0 {
 		t.Fatalf("ingest linked %d, stored %d (%v)", res.Linked, len(linked), err)
 	}
-	it, _ := st.Iterate(ctx, StoreQuery())
-	out, err := Analyze(ctx, it.Next, Config{})
-	it.Close()
+	out, err := AnalyzeSlice(ctx, storedExchanges(t, st, StoreQuery()), Config{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -146,4 +139,17 @@ func TestBlockedActualsKeepTheirPreflightLink(t *testing.T) {
 			t.Errorf("ingest link %d → %d dropped by the analyzer", p.PreflightID, p.ActualID)
 		}
 	}
+}
+
+// storedExchanges reads what q selects from st, in the store's order.
+func storedExchanges(t *testing.T, st *storage.Store, q storage.Query) []*storage.Exchange {
+	t.Helper()
+	var exs []*storage.Exchange
+	if err := st.Exchanges(context.Background(), q, func(ex *storage.Exchange) error {
+		exs = append(exs, ex)
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	return exs
 }

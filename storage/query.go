@@ -5,7 +5,6 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"io"
 	"strings"
 )
 
@@ -103,14 +102,6 @@ func newExchangeScanner(q Query) *exchangeScanner {
 		sc.dest = append(sc.dest, &sc.reqBody, &sc.respBody)
 	}
 	return sc
-}
-
-func (sc *exchangeScanner) scan(rows interface{ Scan(...any) error }, ex *Exchange) error {
-	sc.body, sc.warnings = nil, sql.NullString{}
-	if err := rows.Scan(sc.dest...); err != nil {
-		return err
-	}
-	return sc.finish(ex)
 }
 
 // scanRaw fills ex from the current row of a rawConn query, each column
@@ -423,45 +414,3 @@ func (s *Store) Stats(ctx context.Context) (map[string]int64, error) {
 	}
 	return out, nil
 }
-
-// Iterator streams exchanges pulled one at a time (for consumers that are
-// not callback-shaped, such as the analyzer). Close it when done.
-type Iterator struct {
-	rows *sql.Rows
-	sc   *exchangeScanner
-	err  error
-}
-
-// Iterate opens an iterator over the exchanges q selects (bodies are not
-// loaded beyond q.RequestBodyPrefix: use Exchange for them).
-func (s *Store) Iterate(ctx context.Context, q Query) (*Iterator, error) {
-	query, args := q.sql(q.columns())
-	rows, err := s.db.QueryContext(ctx, query, args...)
-	if err != nil {
-		return nil, fmt.Errorf("query exchanges: %w", err)
-	}
-	return &Iterator{rows: rows, sc: newExchangeScanner(q)}, nil
-}
-
-// Next returns the next exchange, or io.EOF after the last.
-func (it *Iterator) Next() (*Exchange, error) {
-	if it.err != nil {
-		return nil, it.err
-	}
-	if !it.rows.Next() {
-		it.err = it.rows.Err()
-		if it.err == nil {
-			it.err = io.EOF
-		}
-		return nil, it.err
-	}
-	ex := new(Exchange)
-	if err := it.sc.scan(it.rows, ex); err != nil {
-		it.err = err
-		return nil, err
-	}
-	return ex, nil
-}
-
-// Close releases the iterator's rows.
-func (it *Iterator) Close() error { return it.rows.Close() }

@@ -233,13 +233,14 @@ func TestIteratorLoadsRequestBodyPrefix(t *testing.T) {
 	w.Exchange(a)
 	w.Exchange(sampleExchange(2))
 	w.Close()
-	it, err := s.Iterate(ctx, Query{RequestBodyPrefix: 10})
-	if err != nil {
-		t.Fatal(err)
+	var got []*Exchange
+	if err := s.Exchanges(ctx, Query{RequestBodyPrefix: 10}, func(ex *Exchange) error {
+		got = append(got, ex)
+		return nil
+	}); err != nil || len(got) != 2 {
+		t.Fatalf("%d exchanges, %v", len(got), err)
 	}
-	defer it.Close()
-	first, _ := it.Next()
-	second, _ := it.Next()
+	first, second := got[0], got[1]
 	if string(first.RequestBody) != `{"amount":` || second.RequestBody != nil || first.ResponseBody != nil {
 		t.Fatalf("bodies: %q %q %q", first.RequestBody, second.RequestBody, first.ResponseBody)
 	}
@@ -584,18 +585,6 @@ func TestLeanReadMatchesFullRead(t *testing.T) {
 	}
 	if lean[1].Path != odd.Path || !lean[1].RespStarted.IsZero() {
 		t.Errorf("odd row: path %q, resp started %v", lean[1].Path, lean[1].RespStarted)
-	}
-	// The pull iterator reads the same.
-	it, err := s.Iterate(ctx, Query{OrderByID: true, Lean: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer it.Close()
-	for i := range lean {
-		ex, err := it.Next()
-		if err != nil || !reflect.DeepEqual(ex, lean[i]) {
-			t.Fatalf("iterator row %d: %+v, %v", i, ex, err)
-		}
 	}
 }
 
