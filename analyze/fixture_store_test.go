@@ -51,13 +51,7 @@ func TestFixturesThroughTheStore(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			var exs []*storage.Exchange
-			if err := st.Exchanges(ctx, storage.Query{}, func(ex *storage.Exchange) error {
-				exs = append(exs, ex)
-				return nil
-			}); err != nil {
-				t.Fatal(err)
-			}
+			exs := storedExchanges(t, st, storage.Query{})
 			checkFixture(t, exs, res, in.lossy)
 			reached := map[string]bool{}
 			for _, ex := range exs {

@@ -222,7 +222,7 @@ func BenchmarkWriterExchanges(b *testing.B) {
 	}
 }
 
-func TestIteratorLoadsRequestBodyPrefix(t *testing.T) {
+func TestExchangesLoadRequestBodyPrefix(t *testing.T) {
 	ctx := context.Background()
 	s := openTemp(t)
 	in := &Input{Path: "p", Format: FormatHAR}
@@ -233,12 +233,9 @@ func TestIteratorLoadsRequestBodyPrefix(t *testing.T) {
 	w.Exchange(a)
 	w.Exchange(sampleExchange(2))
 	w.Close()
-	var got []*Exchange
-	if err := s.Exchanges(ctx, Query{RequestBodyPrefix: 10}, func(ex *Exchange) error {
-		got = append(got, ex)
-		return nil
-	}); err != nil || len(got) != 2 {
-		t.Fatalf("%d exchanges, %v", len(got), err)
+	got := readAll(t, s, Query{RequestBodyPrefix: 10})
+	if len(got) != 2 {
+		t.Fatalf("%d exchanges", len(got))
 	}
 	first, second := got[0], got[1]
 	if string(first.RequestBody) != `{"amount":` || second.RequestBody != nil || first.ResponseBody != nil {
@@ -552,7 +549,6 @@ func TestParseIDList(t *testing.T) {
 // A lean read returns exactly the fields it promises, whatever bytes they
 // hold, and zero for the rest.
 func TestLeanReadMatchesFullRead(t *testing.T) {
-	ctx := context.Background()
 	s := openTemp(t)
 	odd := sampleExchange(2)
 	odd.Path, odd.Query, odd.Host = "/a:b,c/\x00\xff\xfe/é", "x=1:2,3", "h:8,0"
@@ -561,14 +557,7 @@ func TestLeanReadMatchesFullRead(t *testing.T) {
 	odd.SourceRequestID, odd.InitiatorRequestID = "12,3:4", "9"
 	odd.RequestHeaders = append(odd.RequestHeaders, Header{"X-Odd", "1:2,3\x00"})
 	storeSamples(t, s, []*Exchange{sampleExchange(1), odd}, nil)
-	read := func(q Query) []*Exchange {
-		var out []*Exchange
-		if err := s.Exchanges(ctx, q, func(ex *Exchange) error { out = append(out, ex); return nil }); err != nil {
-			t.Fatal(err)
-		}
-		return out
-	}
-	full, lean := read(Query{OrderByID: true}), read(Query{OrderByID: true, Lean: true})
+	full, lean := readAll(t, s, Query{OrderByID: true}), readAll(t, s, Query{OrderByID: true, Lean: true})
 	if len(full) != 2 || len(lean) != 2 {
 		t.Fatalf("%d full, %d lean rows", len(full), len(lean))
 	}
@@ -661,4 +650,14 @@ func TestExchangesWithBodies(t *testing.T) {
 	if got[2].RequestBody != nil || got[2].ResponseBody != nil {
 		t.Errorf("exchange without bodies: %v / %v", got[2].RequestBody, got[2].ResponseBody)
 	}
+}
+
+// readAll reads every exchange q selects from s.
+func readAll(t testing.TB, s *Store, q Query) []*Exchange {
+	t.Helper()
+	var out []*Exchange
+	if err := s.Exchanges(context.Background(), q, func(ex *Exchange) error { out = append(out, ex); return nil }); err != nil {
+		t.Fatal(err)
+	}
+	return out
 }
